@@ -22,6 +22,12 @@ gv_set_allocator(const gv_allocator *a)
     return 0;
 }
 
+int
+gv__alloc_is_default(void)
+{
+    return gv__alloc.malloc_fn == malloc;
+}
+
 void *
 gv__malloc(size_t size)
 {

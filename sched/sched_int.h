@@ -60,6 +60,8 @@ void *gv__calloc(size_t n, size_t size);
 void *gv__realloc(void *ptr, size_t size);
 void gv__free(void *ptr);
 char *gv__strndup(const char *s, size_t max);
+/* gv__alloc_is_default: no custom allocator is installed. */
+int gv__alloc_is_default(void);
 
 /* ----------------------------------------------------------- intrusive list */
 

@@ -32,10 +32,18 @@ gv__ctx_switch_asm:
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)
+        movl    (%rsp), %eax
+        movzwl  4(%rsp), %ecx
         movq    %rsi, %rsp
+        /* Loading MXCSR or the x87 control word stalls the pipeline; the
+         * incoming values nearly always equal the outgoing ones. */
+        cmpl    (%rsp), %eax
+        je      1f
         ldmxcsr (%rsp)
+1:      cmpw    4(%rsp), %cx
+        je      2f
         fldcw   4(%rsp)
-        addq    $8, %rsp
+2:      addq    $8, %rsp
         popq    %r15
         popq    %r14
         popq    %r13

@@ -263,29 +263,6 @@ gv_kill(gv_id id, int64_t deadline)
     return join_task(t, deadline);
 }
 
-int
-gv_sleep(int64_t ms)
-{
-    int rc = gv__init();
-    if (rc != 0)
-        return rc;
-    if (ms <= 0)
-        return gv__yield();
-    gv__task *t = S.current;
-    if (t->flags & GV__F_CANCELED)
-        return GV_ECANCELED;
-    uv_update_time(&S.loop);
-    int64_t until = (int64_t)uv_now(&S.loop) + ms;
-    rc = gv__park(until);
-    if (rc == GV_ETIMEDOUT) {
-        /* whose deadline: ours ends the sleep, a scope's is an error */
-        int64_t sd = gv__scope_deadline(t);
-        if (sd < 0 || sd > (int64_t)uv_now(&S.loop))
-            rc = 0;
-    }
-    return rc;
-}
-
 gv_id
 gv_self(void)
 {
