@@ -31,6 +31,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* A stack's memory keeps the poison of the frames of whatever ran on it
+ * last, and munmap does not clear shadow memory: a stack handed out fresh
+ * must be clean. */
+#define GV__UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define GV__UNPOISON(p, n) ((void)0)
+#endif
+
 #ifdef GV_HAVE_VALGRIND_H
 #include <valgrind/valgrind.h>
 #else
@@ -222,6 +232,7 @@ gv__stack_get(size_t size, int guard)
     if (s == NULL)
         return NULL;
     s->next = NULL;
+    GV__UNPOISON(s->lo, s->size);
     s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + s->size);
     P.in_use++;
     return s;
@@ -232,6 +243,7 @@ unmap_guarded(gv__stack *s)
 {
     char *m = s->guard;
     size_t len = (size_t)(s->lo - m) + s->size + GV__DESC_SPACE;
+    GV__UNPOISON(s->lo, s->size);
     P.guarded--;
     munmap(m, len);
 }
@@ -274,6 +286,7 @@ gv__stack_fini(void)
     while (P.chunks != NULL) {
         chunk *c = P.chunks;
         P.chunks = c->next;
+        GV__UNPOISON(c->map, c->len);
         munmap(c->map, c->len);
         gv__free(c);
     }
