@@ -3,6 +3,7 @@
  * chosen at build time with -DGV_CONTEXT=ucontext. About 40x slower than the
  * assembly one: swapcontext saves the signal mask with a system call.
  */
+#define _GNU_SOURCE 1 /* REG_RSP and friends */
 #include "sched_int.h"
 
 void
