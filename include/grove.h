@@ -130,7 +130,8 @@ GV_EXTERN gv_id gv_spawn(gv_fn fn, void *arg);
 GV_EXTERN gv_id gv_spawn_ex(gv_fn fn, void *arg, const gv_spawn_opts *opts);
 
 /* gv_start schedules a task made with GV_SPAWN_UNSTARTED. Returns 0,
- * GV_ENOENT (stale id) or GV_EBUSY (already started). */
+ * GV_ENOENT (stale id) or GV_EBUSY (already started, or killed before it
+ * started). */
 GV_EXTERN int gv_start(gv_id id);
 
 /* gv_release gives up the caller's hold on a task's record: it is freed
@@ -150,9 +151,9 @@ GV_EXTERN int gv_joinall(const gv_id *ids, size_t n, size_t count,
                          int64_t deadline);
 
 /* gv_get joins the task and takes its value into *valuep (which may be
- * NULL). Returns 0; the task's own error code if it failed (see gv_exit);
- * or what gv_join returns. The value stays the task's: grove never frees
- * it. */
+ * NULL; it is set to NULL if the task failed). Returns 0; the task's own
+ * error code if it failed (see gv_exit); or what gv_join returns. The value
+ * stays the task's: grove never frees it. */
 GV_EXTERN int gv_get(gv_id id, void **valuep, int64_t deadline);
 
 /* gv_kill cancels a task. Cancellation is sticky: every blocking call the
@@ -173,8 +174,9 @@ GV_EXTERN gv_id gv_self(void);
 /* gv_exit ends the calling task at once with an error: code is a negative
  * error code (a positive one is negated; 0 ends it successfully with value
  * NULL), msg an optional text that is copied. Frames on the task's stack
- * are abandoned, as with pthread_exit. Called from main(), it shuts grove
- * down and exits the process with status 1 (0 if code is 0). */
+ * are abandoned, as with pthread_exit. Called from main(), it prints msg
+ * (if code is not 0) on stderr, shuts grove down and exits the process with
+ * status 1 (0 if code is 0). */
 GV_EXTERN _Noreturn void gv_exit(int code, const char *msg);
 
 /* The tutorial's "Greenlet State". For a stale id: false, NULL or
@@ -264,7 +266,8 @@ typedef struct gv_notifier gv_notifier;
 GV_EXTERN int gv_notifier_new(gv_notifier **np);
 
 /* gv_notifier_post sets the flag and wakes the waiter. Any thread;
- * lock-free. Posts before a wait are remembered (once). Returns 0. */
+ * lock-free (on grove's own thread it wakes the waiter directly). Posts
+ * before a wait are remembered (once). Returns 0 or GV_EINVAL. */
 GV_EXTERN int gv_notifier_post(gv_notifier *n);
 
 /* gv_notifier_wait parks the caller until the flag is set, then clears it.

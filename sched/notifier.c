@@ -54,6 +54,13 @@ gv_notifier_post(gv_notifier *n)
     if (n == NULL)
         return GV_EINVAL;
     atomic_store_explicit(&n->posted, 1, memory_order_release);
+    if (gv__home) {
+        /* the scheduler's own thread: wake the waiter directly, no trip
+         * through the loop and no system call */
+        if (n->waiter != NULL)
+            gv__ready(n->waiter, 0);
+        return 0;
+    }
     gv__remote_post(&n->remote);
     return 0;
 }

@@ -217,11 +217,9 @@ gv_get(gv_id id, void **valuep, int64_t deadline)
         return rc;
     if ((t = gv__lookup(id)) == NULL)
         return GV_ENOENT;
-    if (t->error != 0)
-        return t->error;
     if (valuep != NULL)
-        *valuep = t->value;
-    return 0;
+        *valuep = t->error != 0 ? NULL : t->value;
+    return t->error;
 }
 
 void
