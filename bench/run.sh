@@ -15,6 +15,8 @@
 #
 # Environment:
 #   REPS=3            runs per benchmark (the median is printed)
+#   YIELD_REPS        runs of bench_yield (default 3 x REPS: 0.1 s each, and
+#                     the figure swings most from run to run on a busy VM)
 #   PEERS=1           0: grove only
 #   PEERS_DIR         the peers' sources (default <repo>/../shared/peers,
 #                     then /work/shared/peers)
@@ -27,6 +29,7 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$root/build-bench}
 REPS=${REPS:-3}
+YIELD_REPS=${YIELD_REPS:-$((3 * REPS))}
 PEERS=${PEERS:-1}
 TMO=${TMO:-120}
 WORKDIR=${WORKDIR:-/tmp/grove-bench}
@@ -114,7 +117,7 @@ target() {
     'BEGIN{printf "# target %s <= %s %s: %s %s\n", nm, l, u, g, (g <= l) ? "met" : "MISSED"}'
 }
 
-echo "# grove bench: REPS=$REPS  $(date -u +%FT%TZ)  $(nproc) cpus  $(uname -r)" \
+echo "# grove bench: REPS=$REPS YIELD_REPS=$YIELD_REPS  $(date -u +%FT%TZ)  $(nproc) cpus  $(uname -r)" \
      "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
      "build=${btype:-?} context=${ctx:-?} sanitizer=${san:-none}"
 case "$btype" in Release|RelWithDebInfo) ;; *)
@@ -124,7 +127,7 @@ esac
   echo "# warning: $B is built with sanitizer $san: figures are not representative"
 
 # ---------------------------------------------------------------- grove
-run_med "$BIN/bench_yield" "$YIELD_N"
+REPS=$YIELD_REPS run_med "$BIN/bench_yield" "$YIELD_N"
 run_med "$BIN/bench_switch" "$YIELD_N"
 run_med "$BIN/bench_spawn" "$SPAWN_N" detached
 run_med "$BIN/bench_spawn" "$SPAWN_N" joinall
