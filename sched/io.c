@@ -16,6 +16,7 @@
 #include "sched_int.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 
@@ -119,11 +120,27 @@ gv_wait_fd(int fd, int events, int64_t deadline)
         return rc;
     if (fd < 0 || events == 0 || (events & ~(GV_READABLE | GV_WRITABLE)))
         return GV_EINVAL;
-    if (fcntl(fd, F_GETFD) == -1)
-        return GV_EBADF;
     gv__task *t = S.current;
     if (t->flags & GV__F_CANCELED)
         return GV_ECANCELED;
+    /* Ready already? Then no registration and no switch: the common case
+     * of a socket with data waiting, and what GV_NOWAIT asks. */
+    struct pollfd p = {.fd = fd, .events = 0};
+    if (events & GV_READABLE)
+        p.events |= POLLIN;
+    if (events & GV_WRITABLE)
+        p.events |= POLLOUT;
+    if (poll(&p, 1, 0) == 1) {
+        if (p.revents & POLLNVAL)
+            return GV_EBADF;
+        int got = 0;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR))
+            got |= GV_READABLE;
+        if (p.revents & (POLLOUT | POLLERR))
+            got |= GV_WRITABLE;
+        if (got & events)
+            return got & events;
+    }
     if ((rc = fd_table_fit(fd)) != 0)
         return rc;
     fdrec *r = fds[fd];

@@ -774,6 +774,12 @@ gv__ready(gv__task *t, int code)
     t->park_result = code;
     t->state = GV__RUNNABLE;
     gv__runq_push(t);
+    /* Woken from a libuv callback: uv_run must not go on to block in its
+     * poll (a timer already due fires before the poll, and libuv computes
+     * the poll's timeout without knowing about our run queue). uv_stop
+     * makes that timeout zero; uv_run clears it on the way out. */
+    if (S.in_poll)
+        uv_stop(&S.loop);
 }
 
 static inline __attribute__((always_inline)) int
@@ -839,7 +845,9 @@ hub_poll(void)
 {
     int block = S.runq_head == NULL;
     arm_timer();
+    S.in_poll = 1;
     uv_run(&S.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+    S.in_poll = 0;
     fire_expired();
     if (block && S.runq_head == NULL && !uv_loop_alive(&S.loop)) {
         /* Every task is parked and nothing in the loop can wake any of

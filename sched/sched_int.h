@@ -297,6 +297,7 @@ typedef struct gv__sched {
     gv__stack *shared;
     gv__task *shared_owner;
     gv__task *swap_to;
+    int in_poll; /* the hub is inside uv_run */
     /* shutdown */
     gv__task *shutdown_waiter;
     int shutting_down;
