@@ -11,7 +11,7 @@ CMAKE_ARGS ?=
 PACKAGES   := cmake make gcc pkg-config libuv1-dev libcmocka-dev valgrind
 DEMO       ?= $(BUILD)/samples/pingpong
 
-.PHONY: all deps build demo test unit asan valgrind bench format format-check clean
+.PHONY: all deps build demo test unit asan valgrind cross-test bench format format-check clean
 
 all: build
 
@@ -64,6 +64,16 @@ valgrind: build
 	  --overwrite MemoryCheckCommand=/usr/bin/valgrind \
 	  --overwrite "MemoryCheckCommandOptions=--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  -T memcheck 2>&1
+
+# the aarch64 context switch, cross-compiled and run under qemu-user
+CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+cross-test:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(CROSS_PACKAGES)"
+	mkdir -p $(BUILD)
+	aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -Isched -static \
+	  tests/test_context.c sched/context.c sched/switch_aarch64.S -lm \
+	  -o $(BUILD)/test_context_aarch64
+	qemu-aarch64 $(BUILD)/test_context_aarch64
 
 bench:
 	bench/run.sh $(BUILD)-bench

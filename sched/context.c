@@ -1,5 +1,7 @@
 /* context.c — fresh contexts for the assembly switch (switch_*.S). */
-#include "sched_int.h"
+#include "context.h"
+
+#include <stdint.h>
 
 #ifndef GV_CONTEXT_UCONTEXT
 #include <string.h>

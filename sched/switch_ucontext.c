@@ -4,13 +4,18 @@
  * assembly one: swapcontext saves the signal mask with a system call.
  */
 #define _GNU_SOURCE 1 /* REG_RSP and friends */
-#include "sched_int.h"
+#include "context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 void
 gv__ctx_make(gv__ctx *c, char *lo, size_t size, void (*entry)(void))
 {
-    int rc = getcontext(&c->uc);
-    GV_ASSERT(rc == 0);
+    if (getcontext(&c->uc) != 0) {
+        perror("grove: getcontext");
+        abort();
+    }
     c->uc.uc_stack.ss_sp = lo;
     c->uc.uc_stack.ss_size = size;
     c->uc.uc_link = NULL;
@@ -20,8 +25,10 @@ gv__ctx_make(gv__ctx *c, char *lo, size_t size, void (*entry)(void))
 void
 gv__ctx_switch(gv__ctx *from, gv__ctx *to)
 {
-    int rc = swapcontext(&from->uc, &to->uc);
-    GV_ASSERT(rc == 0);
+    if (swapcontext(&from->uc, &to->uc) != 0) {
+        perror("grove: swapcontext");
+        abort();
+    }
 }
 
 char *
