@@ -125,7 +125,10 @@ typedef struct gv__stack {
     uint8_t kind;
 } gv__stack;
 
-#define GV__CANARY 0x9e3779b97f4a7c15ull
+/* A canary stack's lowest 64 bytes are not stack and stay zero: a task
+ * that writes there has overflowed. Zero, because reading a page nobody
+ * wrote maps the shared zero page: the canary costs no memory. */
+#define GV__CANARY_LEN 64
 
 /* gv__stack_get takes a stack of at least size usable bytes from the pool or
  * maps one. NULL when the system has no memory for it. */
@@ -138,7 +141,13 @@ void gv__stack_fini(void);
 static inline int
 gv__stack_overflowed(const gv__stack *s)
 {
-    return s->kind == GV__STACK_CANARY && *(const uint64_t *)s->guard != GV__CANARY;
+    if (s->kind != GV__STACK_CANARY)
+        return 0;
+    const uint64_t *w = (const uint64_t *)(const void *)s->guard;
+    uint64_t any = 0;
+    for (int i = 0; i < GV__CANARY_LEN / 8; i++)
+        any |= w[i];
+    return any != 0;
 }
 void gv__stack_stats(gv_stats *st);
 /* gv__overflow_install sets up the SIGSEGV handler on an alternate stack. */

@@ -12,8 +12,8 @@
  * two kernel mappings per stack, and Linux allows vm.max_map_count (65530
  * here) per process. Past a budget (three quarters of that, leaving the rest
  * to the program) new stacks are carved from big shared mappings instead,
- * with a canary word at their low end that is checked at every switch away
- * from the task; grove says so once on stderr.
+ * with a canary at their low end (64 bytes that must stay zero) checked at
+ * every switch away from the task; grove says so once on stderr.
  *
  * Memory is committed lazily: mappings are MAP_NORESERVE and only the pages
  * a task touches become resident. The stack descriptor lives at the top of
@@ -184,10 +184,9 @@ map_canary(size_t size, pool *p)
         s->req = size;
         s->kind = GV__STACK_CANARY;
         s->guard = s->lo;
-        s->guard_len = 64;
-        s->lo += 64; /* the canary's cache line is not stack */
-        s->size -= 64;
-        *(uint64_t *)s->guard = GV__CANARY;
+        s->guard_len = GV__CANARY_LEN;
+        s->lo += GV__CANARY_LEN; /* zero from the mapping: left untouched */
+        s->size -= GV__CANARY_LEN;
         if (i == 0) {
             first = s;
         } else {
@@ -253,14 +252,16 @@ gv__stack_put(gv__stack *s)
 {
     VALGRIND_STACK_DEREGISTER(s->vg_id);
     P.in_use--;
-    if (s->kind == GV__STACK_CANARY)
-        *(uint64_t *)s->guard = GV__CANARY; /* fresh for the next task */
     pool *p = pool_for(s->req);
     if (p != NULL && (p->nfree < GV__POOL_KEEP || s->kind == GV__STACK_CANARY)) {
         if (p->nfree >= GV__POOL_KEEP) {
             /* canary stacks cannot be unmapped one by one: give their
-             * memory back but keep the address range */
-            madvise(s->lo, s->size - page_size(), MADV_DONTNEED);
+             * memory back but keep the address range (and the top page,
+             * which holds the descriptor) */
+            uintptr_t a = (uintptr_t)s->guard; /* page-aligned */
+            uintptr_t b = ((uintptr_t)(s->lo + s->size)) & ~(page_size() - 1);
+            if (b > a)
+                madvise((void *)a, b - a, MADV_DONTNEED);
         }
         s->next = p->free;
         p->free = s;
