@@ -105,6 +105,13 @@ main(int argc, char **argv)
     if (n > 0)
         bench_report(joinall ? "spawn_joinall" : "spawn", el / (double)n,
                      "ns/spawn");
+    /* The first burst pays the kernel for fresh pages (the records of all
+     * n tasks exist at once). The same burst again reuses grove's recycled
+     * records: the steady-state cost of a spawn. */
+    double warm = joinall ? run_joinall(n) : run_detached(n);
+    if (n > 0)
+        bench_report(joinall ? "spawn_joinall_warm" : "spawn_warm",
+                     warm / (double)n, "ns/spawn");
     bench_report(joinall ? "spawn_joinall_peak_rss" : "spawn_peak_rss",
                  (double)peak, "KiB");
     bench_note_stats("spawn: after");
