@@ -2,6 +2,28 @@
 #include "gv_test.h"
 
 #include <errno.h>
+#include <uv.h>
+
+/* libuv's allocations, counted: a text that is "static" must not cost one */
+static long uv_allocs;
+static void *
+count_malloc(size_t n)
+{
+    uv_allocs++;
+    return malloc(n);
+}
+static void *
+count_realloc(void *p, size_t n)
+{
+    uv_allocs++;
+    return realloc(p, n);
+}
+static void *
+count_calloc(size_t c, size_t n)
+{
+    uv_allocs++;
+    return calloc(c, n);
+}
 
 struct code {
     int value;
@@ -91,6 +113,31 @@ test_any_negative_errno_has_a_text(void **state)
     }
 }
 
+static void
+test_texts_for_unusual_errno_values_are_static_and_allocate_nothing(
+    void **state)
+{
+    (void)state;
+    long before = uv_allocs;
+    int moving = 0, first = 0;
+    for (int e = 1; e < 134; e++) {
+        const char *t1 = gv_strerror(-e), *t2 = gv_strerror(-e);
+        const char *n1 = gv_err_name(-e), *n2 = gv_err_name(-e);
+        if (t1 != t2 || n1 != n2) {
+            if (!moving)
+                first = e;
+            moving++;
+        }
+    }
+    long spent = uv_allocs - before;
+    if (moving || spent)
+        print_error("%d errno values got a fresh string per call (first: "
+                    "%d, %s); %ld libuv allocations, never freed\n",
+                    moving, first, strerror(first), spent);
+    assert_int_equal(moving, 0);
+    assert_int_equal(spent, 0);
+}
+
 int
 main(void)
 {
@@ -100,7 +147,10 @@ main(void)
         cmocka_unit_test(test_a_libuv_code_is_named_and_explained),
         cmocka_unit_test(test_an_unknown_code_is_gv_unknown_and_never_null),
         cmocka_unit_test(test_any_negative_errno_has_a_text),
+        cmocka_unit_test(
+            test_texts_for_unusual_errno_values_are_static_and_allocate_nothing),
     };
+    uv_replace_allocator(count_malloc, count_realloc, count_calloc, free);
     gvt_apply_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
