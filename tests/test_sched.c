@@ -828,6 +828,47 @@ test_kill_nowait_only_asks(void **state)
     gv_shutdown();
 }
 
+static void *
+slow_cleanup(void *arg)
+{
+    (void)arg;
+    ran[5]++;
+    results[5][0] = gv_sleep(60000);
+    /* cleanup that keeps yielding for 300 ms after the kill */
+    int64_t until = gvt_mono_ms() + 300;
+    int yields = 0;
+    while (gvt_mono_ms() < until) {
+        results[5][1] = gv_sleep(0);
+        yields++;
+    }
+    results[5][2] = yields;
+    return NULL;
+}
+
+static void
+test_kill_with_a_deadline_times_out_while_the_task_cleans_up(void **state)
+{
+    (void)state;
+    reset_recorders();
+    gv_id id;
+    assert_gv_id(id = gv_spawn(slow_cleanup, NULL));
+    assert_gv_ok(gv_sleep(2));
+    int64_t t0 = gvt_mono_ms();
+    assert_gv_err(gv_kill(id, gv_deadline(30)), GV_ETIMEDOUT);
+    int64_t dt = gvt_mono_ms() - t0;
+    assert_true(dt >= 25);
+    assert_true(dt < 280);
+    assert_false(gv_ready(id));
+    assert_gv_err(results[5][0], GV_ECANCELED);
+    assert_gv_ok(gv_join(id, gv_deadline(10000)));
+    /* a canceled task's yields still yield, and say it is canceled */
+    assert_gv_err(results[5][1], GV_ECANCELED);
+    assert_true(results[5][2] > 1);
+    assert_gv_err(gv_error(id), GV_ECANCELED);
+    gv_release(id);
+    gv_shutdown();
+}
+
 static void
 test_kill_of_a_finished_task_keeps_its_result(void **state)
 {
@@ -1527,6 +1568,7 @@ main(void)
         T(test_kill_of_an_unstarted_task_means_it_never_runs),
         T(test_kill_wakes_a_sleeping_task_and_cancellation_is_sticky),
         T(test_kill_nowait_only_asks),
+        T(test_kill_with_a_deadline_times_out_while_the_task_cleans_up),
         T(test_kill_of_a_finished_task_keeps_its_result),
         T(test_kill_of_oneself_marks_the_caller_canceled),
         T(test_kill_wakes_a_join_and_the_killed_task_cannot_block_again),

@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+static int task_seen[8];
+
 static void *
 sleep_forever(void *arg)
 {
@@ -156,6 +158,59 @@ test_cancel_of_the_outer_scope_closes_the_inner(void **state)
 }
 
 static void
+test_starting_a_scope_that_is_already_open_is_einval(void **state)
+{
+    (void)state;
+    gv_timeout to;
+    assert_gv_ok(gv_timeout_start(&to, 20));
+    /* a second start would link the scope to itself */
+    assert_gv_err(gv_timeout_start(&to, 30), GV_EINVAL);
+    assert_gv_ok(gv_timeout_cancel(&to));
+    /* closed for good: its deadline no longer applies */
+    assert_gv_ok(gv_sleep(40));
+    assert_gv_ok(gv_sleep(1));
+    /* a closed scope may be started again */
+    assert_gv_ok(gv_timeout_start(&to, 10000));
+    assert_gv_ok(gv_timeout_cancel(&to));
+    gv_shutdown();
+}
+
+static void *
+restart_scope_then_sleep(void *arg)
+{
+    (void)arg;
+    gv_timeout to;
+    task_seen[0] = gv_timeout_start(&to, 20);
+    task_seen[1] = gv_timeout_start(&to, 30); /* a mistake, or refused */
+    task_seen[2] = gv_timeout_cancel(&to);
+    if (task_seen[1] == 0)
+        task_seen[3] = gv_timeout_cancel(&to); /* balance the two starts */
+    task_seen[4] = gv_sleep(60);
+    task_seen[5] = gv_sleep(1);
+    return NULL;
+}
+
+static void
+test_a_restarted_scope_once_cancelled_times_nothing_out(void **state)
+{
+    (void)state;
+    memset(task_seen, 0x55, sizeof task_seen);
+    gv_id id;
+    assert_gv_id(id = gv_spawn(restart_scope_then_sleep, NULL));
+    assert_gv_ok(gv_join(id, gv_deadline(10000)));
+    print_message("second start %s, cancels %s / %s\n",
+                  gv_err_name(task_seen[1]), gv_err_name(task_seen[2]),
+                  task_seen[3] == 0x55555555 ? "-" : gv_err_name(task_seen[3]));
+    assert_gv_ok(task_seen[0]);
+    assert_gv_ok(task_seen[2]);
+    /* the task must not stay timed out for the rest of its life */
+    assert_gv_ok(task_seen[4]);
+    assert_gv_ok(task_seen[5]);
+    gv_release(id);
+    gv_shutdown();
+}
+
+static void
 test_scope_with_negative_ms_never_expires(void **state)
 {
     (void)state;
@@ -197,7 +252,6 @@ test_scope_times_out_a_join(void **state)
 
 /* A scope belongs to the task that opened it. */
 static gv_timeout shared_scope;
-static int task_seen[8];
 
 static void *
 open_scope_then_wait(void *arg)
@@ -388,6 +442,8 @@ main(void)
         T(test_nested_scope_inner_shorter_expires_only_the_inner),
         T(test_nested_scope_outer_shorter_wins_and_says_so),
         T(test_cancel_of_the_outer_scope_closes_the_inner),
+        T(test_starting_a_scope_that_is_already_open_is_einval),
+        T(test_a_restarted_scope_once_cancelled_times_nothing_out),
         T(test_scope_with_negative_ms_never_expires),
         T(test_scope_times_out_a_join),
         T(test_scope_of_another_task_cannot_be_cancelled_or_time_us_out),
