@@ -58,7 +58,9 @@ static volatile double dsink;
 static __attribute__((noinline)) long
 mix(long x)
 {
-    return x * 6364136223846793005L + 1442695040888963407L;
+    /* unsigned: the LCG wraps, and signed overflow is undefined */
+    return (long)((unsigned long)x * 6364136223846793005UL +
+                  1442695040888963407UL);
 }
 
 static void
