@@ -212,7 +212,7 @@ typedef struct gv_timeout {
 } gv_timeout;
 
 /* gv_timeout_start opens a scope ending ms milliseconds from now (ms < 0:
- * never). Returns 0, GV_EINVAL or GV_ETHREAD. */
+ * never). Returns 0, GV_EINVAL (to NULL, or already open) or GV_ETHREAD. */
 GV_EXTERN int gv_timeout_start(gv_timeout *to, int64_t ms);
 
 /* gv_timeout_cancel closes the scope (and any scope opened inside it and
@@ -271,7 +271,10 @@ GV_EXTERN int gv_notifier_new(gv_notifier **np);
 GV_EXTERN int gv_notifier_post(gv_notifier *n);
 
 /* gv_notifier_wait parks the caller until the flag is set, then clears it.
- * Returns 0, GV_ETIMEDOUT, GV_ECANCELED, GV_EBUSY (another task waits) or
+ * While a task waits, the loop counts as alive: only another thread knows
+ * when the post comes, so the wait is never reported as a deadlock
+ * (GV_EDEADLK) — a wait nobody will post lasts until its deadline. Returns
+ * 0, GV_ETIMEDOUT, GV_ECANCELED, GV_EBUSY (another task waits) or
  * GV_ETHREAD. */
 GV_EXTERN int gv_notifier_wait(gv_notifier *n, int64_t deadline);
 

@@ -1,4 +1,5 @@
 /* error.c — the one error table: gv_strerror and gv_err_name. */
+#define _GNU_SOURCE 1 /* strerrordesc_np, strerrorname_np: static strings */
 #include "sched_int.h"
 
 #include <string.h>
@@ -21,8 +22,13 @@ gv_strerror(int err)
         GV_ERRORS(GV__ERR_TEXT)
 #undef GV__ERR_TEXT
     }
-    if (err < 0 && err > -4096)
-        return uv_strerror(err); /* libuv's table; errno text otherwise */
+    if (err < 0 && err > -4096) {
+        /* libuv's codes are errno values here; glibc's table is static
+         * (uv_strerror allocates for codes it has no entry for) */
+        const char *t = strerrordesc_np(-err);
+        if (t != NULL)
+            return t;
+    }
     return "unknown error";
 }
 
@@ -39,10 +45,8 @@ gv_err_name(int err)
 #undef GV__ERR_NAME
     }
     if (err < 0 && err > -4096) {
-        const char *n = uv_err_name(err);
-        /* libuv answers "Unknown system error" for codes it has no name
-         * for; keep grove's one spelling of unknown. */
-        if (n != NULL && strncmp(n, "Unknown", 7) != 0)
+        const char *n = strerrorname_np(-err);
+        if (n != NULL)
             return n;
     }
     return "GV_UNKNOWN";

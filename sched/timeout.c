@@ -17,6 +17,9 @@ gv_timeout_start(gv_timeout *to, int64_t ms)
     if (to == NULL)
         return GV_EINVAL;
     gv__task *t = S.current;
+    for (gv_timeout *s = t->scopes; s != NULL; s = s->outer)
+        if (s == to)
+            return GV_EINVAL; /* already open: it would enclose itself */
     to->deadline = ms < 0 ? GV_FOREVER : gv_now() + ms;
     to->outer = t->scopes;
     to->effective = gv__min_deadline(to->deadline, gv__scope_deadline(t));
