@@ -544,14 +544,15 @@ shared_swap_in(gv__task *to)
         copy_stack(o->saved, sp, len);
         o->saved_len = len;
     }
-    if (to->state == GV__QUEUED) {
-        gv__ctx_make(&to->ctx, S.shared->lo, S.shared->size, task_entry);
-    } else {
-        copy_stack(top - to->saved_len, to->saved, to->saved_len);
 #ifdef GV_ASAN
-        __asan_unpoison_memory_region(top - to->saved_len, to->saved_len);
+    /* The shadow of the shared stack still describes the frames of the
+     * task copied out: clean all of it for the one coming in. */
+    __asan_unpoison_memory_region(S.shared->lo, S.shared->size);
 #endif
-    }
+    if (to->state == GV__QUEUED)
+        gv__ctx_make(&to->ctx, S.shared->lo, S.shared->size, task_entry);
+    else
+        copy_stack(top - to->saved_len, to->saved, to->saved_len);
     S.shared_owner = to;
 }
 
