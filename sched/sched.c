@@ -43,6 +43,11 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef GV_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
+#endif
 
 #define GV__BUDGET 1024           /* switches between two polls */
 #define GV__HUB_STACK (128 * 1024)
@@ -549,10 +554,14 @@ shared_swap_in(gv__task *to)
      * task copied out: clean all of it for the one coming in. */
     __asan_unpoison_memory_region(S.shared->lo, S.shared->size);
 #endif
-    if (to->state == GV__QUEUED)
+    if (to->state == GV__QUEUED) {
         gv__ctx_make(&to->ctx, S.shared->lo, S.shared->size, task_entry);
-    else
+    } else {
+        /* memcheck counts the bytes below the stack pointer it last saw
+         * here as unaddressable: they are the incoming task's frames */
+        VALGRIND_MAKE_MEM_UNDEFINED(top - to->saved_len, to->saved_len);
         copy_stack(top - to->saved_len, to->saved, to->saved_len);
+    }
     S.shared_owner = to;
 }
 

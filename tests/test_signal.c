@@ -14,11 +14,11 @@ static int sig_sleep_res;
 static void
 on_signal(int signum, void *arg)
 {
-    sig_calls++;
     sig_signum = signum;
     sig_arg = arg;
     sig_self = gv_self();
     sig_sleep_res = gv_sleep(1); /* a task may block */
+    sig_calls++; /* counted once the callback is over */
 }
 
 static void
