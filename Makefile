@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 # Debian packages the build and the tests need.
-PACKAGES   := cmake make gcc pkg-config libuv1-dev libcmocka-dev valgrind
+PACKAGES   := cmake make gcc pkg-config libuv1-dev libcmocka-dev valgrind clang-format
 DEMO       ?= $(BUILD)/samples/pingpong
 
 .PHONY: all deps build demo test unit asan valgrind cross-test bench format format-check clean
@@ -81,7 +81,7 @@ bench:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-format-check:
+format-check: deps
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:

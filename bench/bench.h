@@ -98,16 +98,15 @@ bench_note_stats(const char *when)
     gv_stats st;
     if (gv_get_stats(&st) != 0)
         return;
-    bench_note("%s: switches=%llu spawned=%llu live_tasks=%llu "
-               "stacks_mapped=%llu stacks_in_use=%llu stacks_pooled=%llu "
-               "guarded_stacks=%llu guard_fallback=%d",
-               when, (unsigned long long)st.switches,
-               (unsigned long long)st.spawned,
-               (unsigned long long)st.live_tasks,
-               (unsigned long long)st.stacks_mapped,
-               (unsigned long long)st.stacks_in_use,
-               (unsigned long long)st.stacks_pooled,
-               (unsigned long long)st.guarded_stacks, (int)st.guard_fallback);
+    bench_note(
+        "%s: switches=%llu spawned=%llu live_tasks=%llu "
+        "stacks_mapped=%llu stacks_in_use=%llu stacks_pooled=%llu "
+        "guarded_stacks=%llu guard_fallback=%d",
+        when, (unsigned long long)st.switches, (unsigned long long)st.spawned,
+        (unsigned long long)st.live_tasks, (unsigned long long)st.stacks_mapped,
+        (unsigned long long)st.stacks_in_use,
+        (unsigned long long)st.stacks_pooled,
+        (unsigned long long)st.guarded_stacks, (int)st.guard_fallback);
 }
 
 #endif /* GV_BENCH_H */

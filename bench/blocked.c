@@ -81,8 +81,8 @@ main(int argc, char **argv)
     if (rc != 0)
         bench_die("gv_sleep(0)", rc);
 
-    gv_spawn_opts opts = {
-        .flags = GV_SPAWN_DETACHED | (compact ? GV_SPAWN_COMPACT : 0)};
+    gv_spawn_opts opts = {.flags = GV_SPAWN_DETACHED |
+                                   (compact ? GV_SPAWN_COMPACT : 0)};
     n_tasks = n;
     long long rss0 = bench_rss_bytes();
     double t0 = bench_now_ns();
@@ -117,8 +117,8 @@ main(int argc, char **argv)
     if ((rc = gv_join(gate, GV_FOREVER)) != 0)
         bench_die("gv_join (gate)", rc);
     gv_release(gate);
-    bench_note("blocked %s: waking and finishing all took %.1f ns/actor",
-               mode, n ? (t2 - t1) / (double)n : 0.0);
+    bench_note("blocked %s: waking and finishing all took %.1f ns/actor", mode,
+               n ? (t2 - t1) / (double)n : 0.0);
     bench_note_stats("blocked: all finished");
     gv_notifier_free(gate_open);
     gv_notifier_free(all_started);

@@ -44,20 +44,20 @@ extern "C" {
  * The first group are errno values, the same numbers libuv uses on Unix;
  * the second group are grove's own, below -30000. */
 #define GV_ERRORS(XX)                                                          \
-    XX(EINVAL, (-EINVAL), "invalid argument")                                 \
-    XX(ENOMEM, (-ENOMEM), "out of memory")                                    \
-    XX(ETIMEDOUT, (-ETIMEDOUT), "deadline passed")                            \
-    XX(ECANCELED, (-ECANCELED), "canceled (the actor was killed)")            \
-    XX(ENOENT, (-ENOENT), "no such actor or entry")                           \
-    XX(EBUSY, (-EBUSY), "resource busy")                                      \
-    XX(EAGAIN, (-EAGAIN), "resource temporarily unavailable")                 \
-    XX(EPERM, (-EPERM), "operation not permitted")                            \
-    XX(EBADF, (-EBADF), "bad file descriptor")                                \
-    XX(EEXIST, (-EEXIST), "already exists")                                   \
-    XX(EDEADLK, (-EDEADLK), "operation would block forever")                  \
-    XX(ECLOSED, (-30001), "closed")                                           \
-    XX(EFULL, (-30002), "full")                                               \
-    XX(EEMPTY, (-30003), "empty")                                             \
+    XX(EINVAL, (-EINVAL), "invalid argument")                                  \
+    XX(ENOMEM, (-ENOMEM), "out of memory")                                     \
+    XX(ETIMEDOUT, (-ETIMEDOUT), "deadline passed")                             \
+    XX(ECANCELED, (-ECANCELED), "canceled (the actor was killed)")             \
+    XX(ENOENT, (-ENOENT), "no such actor or entry")                            \
+    XX(EBUSY, (-EBUSY), "resource busy")                                       \
+    XX(EAGAIN, (-EAGAIN), "resource temporarily unavailable")                  \
+    XX(EPERM, (-EPERM), "operation not permitted")                             \
+    XX(EBADF, (-EBADF), "bad file descriptor")                                 \
+    XX(EEXIST, (-EEXIST), "already exists")                                    \
+    XX(EDEADLK, (-EDEADLK), "operation would block forever")                   \
+    XX(ECLOSED, (-30001), "closed")                                            \
+    XX(EFULL, (-30002), "full")                                                \
+    XX(EEMPTY, (-30003), "empty")                                              \
     XX(ETHREAD, (-30004), "called from a thread that does not run grove")
 
 enum gv_error {
@@ -205,10 +205,10 @@ GV_EXTERN const char *gv_name(gv_id id);
  * gets GV_ECANCELED. The struct belongs to the caller (usually a local)
  * and must stay put until gv_timeout_cancel. */
 typedef struct gv_timeout {
-    int64_t deadline;          /* this scope's own */
-    int64_t effective;         /* min over this and enclosing scopes */
-    struct gv_timeout *outer;  /* enclosing scope of the same task */
-    void *owner;               /* the task; NULL once cancelled */
+    int64_t deadline;         /* this scope's own */
+    int64_t effective;        /* min over this and enclosing scopes */
+    struct gv_timeout *outer; /* enclosing scope of the same task */
+    void *owner;              /* the task; NULL once cancelled */
 } gv_timeout;
 
 /* gv_timeout_start opens a scope ending ms milliseconds from now (ms < 0:
@@ -226,8 +226,7 @@ GV_EXTERN bool gv_timeout_expired(const gv_timeout *to);
 /* gv_with_timeout runs fn(arg) in the calling task inside a scope of ms
  * milliseconds and stores what fn returned into *valuep (may be NULL).
  * Returns 0, or GV_ETIMEDOUT if the scope ran out before fn returned. */
-GV_EXTERN int gv_with_timeout(int64_t ms, gv_fn fn, void *arg,
-                              void **valuep);
+GV_EXTERN int gv_with_timeout(int64_t ms, gv_fn fn, void *arg, void **valuep);
 
 /* ------------------------------------------------------ file descriptors */
 
@@ -309,14 +308,14 @@ typedef struct gv_allocator {
 GV_EXTERN int gv_set_allocator(const gv_allocator *a);
 
 typedef struct gv_stats {
-    uint64_t switches;        /* context switches so far */
-    uint64_t spawned;         /* tasks created so far */
-    uint64_t live_tasks;      /* task records alive now (main included) */
-    uint64_t stacks_mapped;   /* mmap calls made for stacks so far */
-    uint64_t stacks_in_use;   /* stacks held by tasks now */
-    uint64_t stacks_pooled;   /* idle stacks kept for reuse now */
-    uint64_t guarded_stacks;  /* stacks with a guard page now */
-    bool guard_fallback;      /* the mapping budget ran out: canaries */
+    uint64_t switches;       /* context switches so far */
+    uint64_t spawned;        /* tasks created so far */
+    uint64_t live_tasks;     /* task records alive now (main included) */
+    uint64_t stacks_mapped;  /* mmap calls made for stacks so far */
+    uint64_t stacks_in_use;  /* stacks held by tasks now */
+    uint64_t stacks_pooled;  /* idle stacks kept for reuse now */
+    uint64_t guarded_stacks; /* stacks with a guard page now */
+    bool guard_fallback;     /* the mapping budget ran out: canaries */
 } gv_stats;
 
 /* gv_get_stats fills *st. Returns 0 or GV_EINVAL. */

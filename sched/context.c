@@ -28,7 +28,8 @@ gv__ctx_make(gv__ctx *c, char *lo, size_t size, void (*entry)(void))
     sp[11] = (uint64_t)(uintptr_t)entry; /* x30 */
     c->sp = sp;
 #else
-#error "grove: no assembly context switch here; build with -DGV_CONTEXT=ucontext"
+#error                                                                         \
+    "grove: no assembly context switch here; build with -DGV_CONTEXT=ucontext"
 #endif
 }
 #endif

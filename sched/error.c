@@ -4,8 +4,10 @@
 
 #include <string.h>
 
-_Static_assert((int)GV_ETIMEDOUT == (int)UV_ETIMEDOUT, "libuv codes pass through");
-_Static_assert((int)GV_ECANCELED == (int)UV_ECANCELED, "libuv codes pass through");
+_Static_assert((int)GV_ETIMEDOUT == (int)UV_ETIMEDOUT,
+               "libuv codes pass through");
+_Static_assert((int)GV_ECANCELED == (int)UV_ECANCELED,
+               "libuv codes pass through");
 _Static_assert((int)GV_ENOMEM == (int)UV_ENOMEM, "libuv codes pass through");
 _Static_assert((int)GV_EINVAL == (int)UV_EINVAL, "libuv codes pass through");
 _Static_assert((int)GV_ENOENT == (int)UV_ENOENT, "libuv codes pass through");

@@ -49,18 +49,18 @@
 #define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
 #endif
 
-#define GV__BUDGET 1024           /* switches between two polls */
+#define GV__BUDGET 1024 /* switches between two polls */
 #define GV__HUB_STACK (128 * 1024)
 #define GV__SWAPPER_STACK (32 * 1024)
 #define GV__RECORD_CACHE 4096
-#define GV__SHUTDOWN_GRACE 2000   /* ms killed tasks get to finish */
+#define GV__SHUTDOWN_GRACE 2000 /* ms killed tasks get to finish */
 #ifdef GV_ASAN
-#define GV__SAVE_SLACK 2048       /* frames below the reserve point */
+#define GV__SAVE_SLACK 2048 /* frames below the reserve point */
 #else
 #define GV__SAVE_SLACK 384
 #endif
 #ifdef GV_CONTEXT_UCONTEXT
-#define GV__SP_MARGIN 128         /* red zone below a swapcontext's sp */
+#define GV__SP_MARGIN 128 /* red zone below a swapcontext's sp */
 #else
 #define GV__SP_MARGIN 0
 #endif
@@ -293,7 +293,8 @@ gv__task_unslot(gv__task *t)
 static void
 maybe_free(gv__task *t)
 {
-    if (t->state == GV__DONE && (t->flags & (GV__F_DETACHED | GV__F_RELEASED)) &&
+    if (t->state == GV__DONE &&
+        (t->flags & (GV__F_DETACHED | GV__F_RELEASED)) &&
         !(t->flags & GV__F_INRUNQ) && t != S.current && t != S.zombie &&
         !(t->flags & GV__F_SYSTEM))
         record_free(t);
@@ -1117,7 +1118,8 @@ gv_shutdown(void)
         S.shutdown_waiter = NULL;
         if (rc == GV_ETIMEDOUT || rc == GV_EDEADLK) {
             if (S.unfinished > 0 && rc == GV_ETIMEDOUT)
-                fprintf(stderr, "grove: shutdown: %llu task(s) ignored "
+                fprintf(stderr,
+                        "grove: shutdown: %llu task(s) ignored "
                         "cancellation; abandoned\n",
                         (unsigned long long)S.unfinished);
             break;

@@ -121,7 +121,7 @@ typedef struct gv__stack {
     struct gv__stack *next; /* free list of the pool */
     char *guard;            /* guard region (GUARDED) or canary (CANARY) */
     size_t guard_len;
-    unsigned vg_id;         /* valgrind stack id */
+    unsigned vg_id; /* valgrind stack id */
     uint8_t kind;
 } gv__stack;
 
@@ -172,8 +172,8 @@ enum gv__task_flags {
     GV__F_CANCELED = 1u << 2,
     GV__F_COMPACT = 1u << 3,
     GV__F_INRUNQ = 1u << 4,
-    GV__F_STARTED = 1u << 5,  /* gevent's "started" */
-    GV__F_SYSTEM = 1u << 6,   /* main, the hub, the swapper: no slot */
+    GV__F_STARTED = 1u << 5, /* gevent's "started" */
+    GV__F_SYSTEM = 1u << 6,  /* main, the hub, the swapper: no slot */
     GV__F_MAIN = 1u << 7,
 };
 

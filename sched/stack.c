@@ -48,10 +48,10 @@
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #endif
 
-#define GV__GUARD_LEN (16 * 1024)        /* PROT_NONE below guarded stacks */
-#define GV__CHUNK_BYTES (32u << 20)      /* canary stacks: per mapping */
-#define GV__POOL_KEEP 1024               /* idle stacks kept per size */
-#define GV__DESC_SPACE 64                /* descriptor at the top */
+#define GV__GUARD_LEN (16 * 1024)   /* PROT_NONE below guarded stacks */
+#define GV__CHUNK_BYTES (32u << 20) /* canary stacks: per mapping */
+#define GV__POOL_KEEP 1024          /* idle stacks kept per size */
+#define GV__DESC_SPACE 64           /* descriptor at the top */
 
 typedef struct pool {
     size_t size;
@@ -70,7 +70,7 @@ static struct {
     long map_budget; /* guarded stacks allowed at once */
     pool pools[8];
     int npools;
-    chunk *chunks;   /* canary mappings (descriptor kept in the map) */
+    chunk *chunks; /* canary mappings (descriptor kept in the map) */
     uint64_t mapped, in_use, pooled, guarded;
     int fallback_warned;
     int fallback;
@@ -133,9 +133,9 @@ map_guarded(size_t size)
     size_t span = size + GV__DESC_SPACE;
     span = (span + page_size() - 1) & ~(page_size() - 1);
     size_t len = GV__GUARD_LEN + span;
-    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                   -1, 0);
+    char *m =
+        mmap(NULL, len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     if (mprotect(m, GV__GUARD_LEN, PROT_NONE) != 0) {
@@ -168,9 +168,9 @@ map_canary(size_t size, pool *p)
     if (c == NULL)
         return NULL;
     c->len = n * span;
-    c->map = mmap(NULL, c->len, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
-                  0);
+    c->map =
+        mmap(NULL, c->len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (c->map == MAP_FAILED) {
         gv__free(c);
         return NULL;
@@ -253,7 +253,8 @@ gv__stack_put(gv__stack *s)
     VALGRIND_STACK_DEREGISTER(s->vg_id);
     P.in_use--;
     pool *p = pool_for(s->req);
-    if (p != NULL && (p->nfree < GV__POOL_KEEP || s->kind == GV__STACK_CANARY)) {
+    if (p != NULL &&
+        (p->nfree < GV__POOL_KEEP || s->kind == GV__STACK_CANARY)) {
         if (p->nfree >= GV__POOL_KEEP) {
             /* canary stacks cannot be unmapped one by one: give their
              * memory back but keep the address range (and the top page,

@@ -14,7 +14,7 @@
 #define S gv__S
 
 #define GV__SPAWN_FLAGS                                                        \
-    (GV_SPAWN_DETACHED | GV_SPAWN_UNSTARTED | GV_SPAWN_COMPACT |              \
+    (GV_SPAWN_DETACHED | GV_SPAWN_UNSTARTED | GV_SPAWN_COMPACT |               \
      GV_SPAWN_STANDARD)
 
 gv_id
@@ -39,7 +39,8 @@ gv_spawn_ex(gv_fn fn, void *arg, const gv_spawn_opts *opts)
                   (gv__cfg_compact && !(opts->flags & GV_SPAWN_STANDARD));
     size_t size = gv__cfg_stack_size;
     if (opts->stack_size != 0) {
-        if (opts->stack_size < 16 * 1024 || opts->stack_size > ((size_t)1 << 30))
+        if (opts->stack_size < 16 * 1024 ||
+            opts->stack_size > ((size_t)1 << 30))
             return GV_EINVAL;
         size = (opts->stack_size + 4095) & ~(size_t)4095;
     }

@@ -36,7 +36,7 @@ gvt_assert_ok(long long got, const char *expr, const char *file, int line)
 {
     if (got != 0) {
         print_error("%s returned %lld (%s: %s), expected 0\n", expr, got,
-                       gv_err_name((int)got), gv_strerror((int)got));
+                    gv_err_name((int)got), gv_strerror((int)got));
         _fail(file, line);
     }
 }
@@ -47,9 +47,9 @@ gvt_assert_err(long long got, int want, const char *expr, const char *file,
 {
     if (got != (long long)want) {
         print_error("%s returned %lld (%s), expected %d (%s)\n", expr, got,
-                       got < 0 && got > INT32_MIN ? gv_err_name((int)got)
-                                                  : "not an error",
-                       want, gv_err_name(want));
+                    got < 0 && got > INT32_MIN ? gv_err_name((int)got)
+                                               : "not an error",
+                    want, gv_err_name(want));
         _fail(file, line);
     }
 }
@@ -58,9 +58,8 @@ static inline void
 gvt_assert_id(long long got, const char *expr, const char *file, int line)
 {
     if (got <= 0) {
-        print_error("%s returned %lld (%s), expected a task id > 0\n",
-                       expr, got,
-                       got > INT32_MIN ? gv_err_name((int)got) : "?");
+        print_error("%s returned %lld (%s), expected a task id > 0\n", expr,
+                    got, got > INT32_MIN ? gv_err_name((int)got) : "?");
         _fail(file, line);
     }
 }
@@ -76,12 +75,12 @@ gvt_assert_id(long long got, const char *expr, const char *file, int line)
 /* ------------------------------------------------ the counting allocator */
 
 typedef struct gvt_alloc_state {
-    atomic_long allocs;   /* successful allocations */
-    atomic_long frees;    /* frees of a non-NULL pointer */
-    atomic_long attempts; /* allocation attempts, failed ones included */
-    atomic_long failed;   /* attempts made to fail */
-    atomic_long fail_at;  /* fail the attempt with this number (1-based);
-                           * 0: never */
+    atomic_long allocs;         /* successful allocations */
+    atomic_long frees;          /* frees of a non-NULL pointer */
+    atomic_long attempts;       /* allocation attempts, failed ones included */
+    atomic_long failed;         /* attempts made to fail */
+    atomic_long fail_at;        /* fail the attempt with this number (1-based);
+                                 * 0: never */
     atomic_bool fail_all_after; /* also fail every attempt after fail_at */
 } gvt_alloc_state;
 
@@ -92,7 +91,8 @@ gvt_alloc_should_fail(void)
 {
     long n = atomic_fetch_add(&gvt_alloc_st.attempts, 1) + 1;
     long at = atomic_load(&gvt_alloc_st.fail_at);
-    if (at > 0 && (n == at || (n > at && atomic_load(&gvt_alloc_st.fail_all_after)))) {
+    if (at > 0 &&
+        (n == at || (n > at && atomic_load(&gvt_alloc_st.fail_all_after)))) {
         atomic_fetch_add(&gvt_alloc_st.failed, 1);
         return 1;
     }
@@ -204,7 +204,6 @@ gvt_teardown(void **state)
     gv_shutdown();
     return 0;
 }
-
 
 /* --------------------------------------------------------------- traces */
 
@@ -353,9 +352,9 @@ gvt_describe_status(int status, char *buf, size_t cap)
         int st_ = (status);                                                    \
         if (!(st_ >= 0 && WIFEXITED(st_) && WEXITSTATUS(st_) == 0)) {          \
             char d_[96];                                                       \
-            print_error("child %s; its stderr:\n%s\n",                      \
-                           gvt_describe_status(st_, d_, sizeof d_),            \
-                           (const char *)(errbuf));                          \
+            print_error("child %s; its stderr:\n%s\n",                         \
+                        gvt_describe_status(st_, d_, sizeof d_),               \
+                        (const char *)(errbuf));                               \
             _fail(__FILE__, __LINE__);                                         \
         }                                                                      \
     } while (0)

@@ -21,12 +21,12 @@
 
 /* what a run found; the child reports through its exit status */
 enum {
-    RUN_OK_INJECTED = 0,  /* the Nth allocation failed; all went well */
-    RUN_OK_CLEAN = 1,     /* fewer than N allocations: the sweep is done */
-    RUN_BAD_RESULT = 2,   /* a call returned something else than ok/ENOMEM */
-    RUN_LEAK = 3,         /* allocations left after gv_shutdown */
-    RUN_NO_ALLOCS = 4,    /* the allocator was never used */
-    RUN_SETUP = 5,        /* gv_set_allocator refused */
+    RUN_OK_INJECTED = 0, /* the Nth allocation failed; all went well */
+    RUN_OK_CLEAN = 1,    /* fewer than N allocations: the sweep is done */
+    RUN_BAD_RESULT = 2,  /* a call returned something else than ok/ENOMEM */
+    RUN_LEAK = 3,        /* allocations left after gv_shutdown */
+    RUN_NO_ALLOCS = 4,   /* the allocator was never used */
+    RUN_SETUP = 5,       /* gv_set_allocator refused */
 };
 
 static int bad;
@@ -114,8 +114,8 @@ small_program(void)
         if (id > 0)
             ids[nids++] = id;
         else
-            task_res[i][0] = task_res[i][1] = task_res[i][2] =
-                task_res[i][3] = 0;
+            task_res[i][0] = task_res[i][1] = task_res[i][2] = task_res[i][3] =
+                0;
     }
     note = NULL;
     int r = gv_notifier_new(&note);
@@ -273,13 +273,14 @@ test_every_allocation_failure_is_enomem_and_nothing_leaks(void **state)
         if (st == GVT_CHILD_TIMEOUT) {
             /* a hang: is it the injected failure's, or one that happens
              * without it (see test_sched's timer test)? Run N again. */
-            int again = gvt_run_child(child_run, (void *)(intptr_t)n,
-                                      CHILD_MS, err, sizeof err);
+            int again = gvt_run_child(child_run, (void *)(intptr_t)n, CHILD_MS,
+                                      err, sizeof err);
             if (exited_with(again, RUN_OK_INJECTED) ||
                 exited_with(again, RUN_OK_CLEAN)) {
                 print_error("allocation %ld failing: the child hung once, "
                             "then passed: a hang not caused by the "
-                            "injected failure\n", n);
+                            "injected failure\n",
+                            n);
                 hangs++;
                 if (exited_with(again, RUN_OK_CLEAN))
                     break;
@@ -372,7 +373,8 @@ main(void)
         cmocka_unit_test(test_set_allocator_while_grove_runs_is_ebusy),
         cmocka_unit_test(test_a_clean_run_frees_every_allocation),
         cmocka_unit_test(test_everything_failing_gives_enomem_not_a_crash),
-        cmocka_unit_test(test_every_allocation_failure_is_enomem_and_nothing_leaks),
+        cmocka_unit_test(
+            test_every_allocation_failure_is_enomem_and_nothing_leaks),
     };
     gvt_apply_filter();
     return cmocka_run_group_tests(tests, NULL, NULL);

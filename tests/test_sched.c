@@ -19,10 +19,10 @@
 
 /* ------------------------------------------------------------- recorders */
 
-static int ran[256];          /* ran[i]: how often task i's body ran */
-static int results[256][4];   /* return codes seen by task i */
-static gv_id seen_self[256];  /* gv_self() inside task i */
-static int64_t seen_ms[256];  /* a duration seen by task i */
+static int ran[256];         /* ran[i]: how often task i's body ran */
+static int results[256][4];  /* return codes seen by task i */
+static gv_id seen_self[256]; /* gv_self() inside task i */
+static int64_t seen_ms[256]; /* a duration seen by task i */
 
 static void
 reset_recorders(void)
@@ -123,10 +123,9 @@ test_sleep_zero_interleaves_foo_and_bar_like_the_tutorial(void **state)
     assert_gv_id(ids[0] = gv_spawn(tutorial_foo, NULL));
     assert_gv_id(ids[1] = gv_spawn(tutorial_bar, NULL));
     assert_int_equal(gv_joinall(ids, 2, 0, GV_FOREVER), 2);
-    assert_string_equal(gvt_trace_buf,
-                        "Running-in-foo Explicit-context-to-bar "
-                        "Explicit-context-switch-to-foo-again "
-                        "Implicit-context-switch-back-to-bar");
+    assert_string_equal(gvt_trace_buf, "Running-in-foo Explicit-context-to-bar "
+                                       "Explicit-context-switch-to-foo-again "
+                                       "Implicit-context-switch-back-to-bar");
     assert_gv_ok(results[0][0]);
     assert_gv_ok(results[1][0]);
     gv_release(ids[0]);
@@ -995,8 +994,7 @@ due_watchdog(void *arg)
 }
 
 static void
-test_a_timer_already_due_when_the_hub_polls_still_wakes_its_task(
-    void **state)
+test_a_timer_already_due_when_the_hub_polls_still_wakes_its_task(void **state)
 {
     (void)state;
     assert_gv_ok(gv_notifier_new(&due_note));
@@ -1107,8 +1105,8 @@ child_join_task_a_thread_wakes_late(void *arg)
     int64_t dt = gvt_mono_ms() - t0;
     pthread_join(th, NULL);
     if (r != 0 || results[0][0] != 0) {
-        fprintf(stderr, "gv_join returned %d (%s), the wait %d; want 0, 0\n",
-                r, gv_err_name(r), results[0][0]);
+        fprintf(stderr, "gv_join returned %d (%s), the wait %d; want 0, 0\n", r,
+                gv_err_name(r), results[0][0]);
         return 1;
     }
     if (dt < 250) {
@@ -1528,7 +1526,8 @@ test_parked_compact_tasks_hold_no_stack_of_their_own(void **state)
     int64_t c = stacks_held_by_parked(48, &compact);
     int64_t s = stacks_held_by_parked(48, &standard);
     print_message("stacks in use by 48 parked tasks: compact %" PRId64
-                  ", standard %" PRId64 "\n", c, s);
+                  ", standard %" PRId64 "\n",
+                  c, s);
     assert_true(s >= 48);
     assert_true(c < 24);
     gv_shutdown();
@@ -1548,7 +1547,8 @@ test_set_compact_makes_compact_the_default(void **state)
     assert_gv_ok(gv_set_compact(false));
     int64_t d = stacks_held_by_parked(48, &dflt);
     print_message("compact default: %" PRId64 ", standard flag: %" PRId64
-                  ", default after reset: %" PRId64 "\n", c, s, d);
+                  ", default after reset: %" PRId64 "\n",
+                  c, s, d);
     assert_true(c < 24);
     assert_true(s >= 48);
     assert_true(d >= 48);

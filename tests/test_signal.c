@@ -18,7 +18,7 @@ on_signal(int signum, void *arg)
     sig_arg = arg;
     sig_self = gv_self();
     sig_sleep_res = gv_sleep(1); /* a task may block */
-    sig_calls++; /* counted once the callback is over */
+    sig_calls++;                 /* counted once the callback is over */
 }
 
 static void
@@ -113,8 +113,7 @@ test_removing_a_handler_stops_its_callback(void **state)
 {
     (void)state;
     char err[4096];
-    int st = gvt_run_child(child_removed_handler, NULL, 10000, err,
-                           sizeof err);
+    int st = gvt_run_child(child_removed_handler, NULL, 10000, err, sizeof err);
     char d[96];
     print_message("child after removal: %s\n",
                   gvt_describe_status(st, d, sizeof d));

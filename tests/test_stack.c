@@ -44,8 +44,8 @@ test_a_spawn_option_gives_a_bigger_stack(void **state)
     (void)state;
     gv_spawn_opts o = {.stack_size = 2 * 1024 * 1024, .name = "big"};
     gv_id id;
-    assert_gv_id(id = gv_spawn_ex(use_stack, (void *)(uintptr_t)(1536 * 1024),
-                                  &o));
+    assert_gv_id(
+        id = gv_spawn_ex(use_stack, (void *)(uintptr_t)(1536 * 1024), &o));
     void *v = NULL;
     assert_gv_ok(gv_get(id, &v, gv_deadline(10000)));
     assert_ptr_equal(v, (void *)1);
@@ -83,8 +83,7 @@ struct overflow_case {
 
 static volatile int stop_recursion;
 
-static int __attribute__((noinline))
-recurse(int depth)
+static int __attribute__((noinline)) recurse(int depth)
 {
     volatile char pad[512];
     for (int i = 0; i < (int)sizeof pad; i++)

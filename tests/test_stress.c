@@ -43,8 +43,7 @@ park_many(unsigned flags, gv_stats *while_parked)
     for (int i = 0; i < MANY; i++) {
         ids[i] = gv_spawn_ex(park, NULL, &o);
         if (ids[i] <= 0) {
-            print_error("spawn %d failed: %s\n", i,
-                        gv_err_name((int)ids[i]));
+            print_error("spawn %d failed: %s\n", i, gv_err_name((int)ids[i]));
             assert_gv_id(ids[i]);
         }
     }
