@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,7 +59,8 @@ extern "C" {
     XX(ECLOSED, (-30001), "closed")                                            \
     XX(EFULL, (-30002), "full")                                                \
     XX(EEMPTY, (-30003), "empty")                                              \
-    XX(ETHREAD, (-30004), "called from a thread that does not run grove")
+    XX(ETHREAD, (-30004), "called from a thread that does not run grove")      \
+    XX(ESHUTDOWN, (-30005), "shut down by its supervisor")
 
 enum gv_error {
     GV_OK = 0,
@@ -117,6 +119,10 @@ typedef struct gv_spawn_opts {
     size_t stack_size; /* 0: the global default (gv_set_stack_size) */
     const char *name;  /* copied (first 31 bytes); NULL: no name */
     unsigned flags;    /* GV_SPAWN_* */
+    /* the actor's mailbox (see gv_mailbox_set): user-lane capacity, 0 for
+     * unbounded, and a GV_OVERFLOW_* policy for when it is full */
+    size_t mailbox_capacity;
+    int overflow;
 } gv_spawn_opts;
 
 /* gv_spawn creates a task running fn(arg) and schedules it (FIFO). Returns
@@ -320,6 +326,294 @@ typedef struct gv_stats {
 
 /* gv_get_stats fills *st. Returns 0 or GV_EINVAL. */
 GV_EXTERN int gv_get_stats(gv_stats *st);
+
+/* ================================================================ actors
+ *
+ * Every task is an actor: it owns a mailbox (made on first use) with two
+ * lanes. The user lane holds what gv_send delivers, bounded or not; the
+ * system lane holds exit and down signals and is never bounded, dropped or
+ * skipped by a selective receive.
+ */
+
+/* Exit reasons: how an actor ended, as links and monitors report it. */
+#define GV_NORMAL 0              /* returned, or gv_exit(0, ...) */
+#define GV_KILLED GV_ECANCELED   /* gv_kill: cannot be trapped */
+#define GV_SHUTDOWN GV_ESHUTDOWN /* stopped by its supervisor */
+/* any other negative code: failed (gv_exit(code, msg)) */
+
+/* System tags (user tags are >= 0). */
+enum gv_msg_tags {
+    GV_MSG_EXIT = -1, /* a linked actor exited (with gv_trap_exit on) */
+    GV_MSG_DOWN = -2, /* a monitored actor exited */
+};
+
+#define GV_MSG_INLINE 48 /* payloads up to this size travel inside */
+
+/* A received message. data points at the payload: into buf when it was
+ * copied inline, else at an owned buffer that gv_msg_free releases. Do not
+ * copy a gv_msg by value while data points into its buf. */
+typedef struct gv_msg {
+    int tag;
+    int reason;  /* GV_MSG_EXIT, GV_MSG_DOWN: the exit reason */
+    gv_id from;  /* the sender; for EXIT/DOWN, the actor that exited;
+                    0 from a thread grove does not run */
+    int64_t ref; /* GV_MSG_DOWN: the monitor's reference */
+    void *data;  /* NULL when len is 0 */
+    size_t len;
+    void (*free_fn)(void *); /* private: frees an owned payload */
+    unsigned char buf[GV_MSG_INLINE];
+} gv_msg;
+
+/* gv_msg_free releases the payload of a received message if it owns one;
+ * safe to call twice and on a message that failed to arrive. */
+GV_EXTERN void gv_msg_free(gv_msg *m);
+
+enum gv_overflow {
+    GV_OVERFLOW_BLOCK,       /* the sender waits for room (its deadline) */
+    GV_OVERFLOW_FAIL,        /* the send fails with GV_EFULL */
+    GV_OVERFLOW_DROP_NEWEST, /* the new message is dropped; send says 0 */
+    GV_OVERFLOW_DROP_OLDEST, /* the oldest queued message is dropped */
+};
+
+/* gv_send copies len bytes of data into a message for actor to. Returns 0;
+ * GV_ENOENT if to is dead or unknown (nothing is sent); GV_EFULL, or
+ * GV_ETIMEDOUT/GV_ECANCELED while blocked, by the receiver's overflow
+ * policy; GV_EINVAL; GV_ENOMEM. Any thread may send: from a thread grove
+ * does not run the message is queued without blocking and delivered by
+ * grove's thread, which drops it if the receiver is gone or full (counted
+ * in gv_mailbox_info's dropped); the send returns 0 or GV_ENOMEM. */
+GV_EXTERN int gv_send(gv_id to, int tag, const void *data, size_t len,
+                      int64_t deadline);
+
+/* gv_send_owned sends data itself, not a copy: the receiver's gv_msg_free
+ * calls free_fn(data) (free_fn may be NULL for data that needs no freeing).
+ * Takes data only if it returns 0; on error the caller still owns it.
+ * Returns as gv_send. */
+GV_EXTERN int gv_send_owned(gv_id to, int tag, void *data, size_t len,
+                            void (*free_fn)(void *), int64_t deadline);
+
+/* gv_recv takes the next message: system lane first, then the oldest of
+ * the user lane. Returns 0, GV_ETIMEDOUT, GV_ECANCELED or GV_ETHREAD. The
+ * caller owns *m and releases it with gv_msg_free. */
+GV_EXTERN int gv_recv(gv_msg *m, int64_t deadline);
+
+/* gv_recv_tags is a selective receive (Erlang's receive): the oldest
+ * message whose tag is one of tags[0..ntags). Messages that do not match
+ * keep their place and order; system messages always match. Returns as
+ * gv_recv, or GV_EINVAL. */
+GV_EXTERN int gv_recv_tags(gv_msg *m, const int *tags, size_t ntags,
+                           int64_t deadline);
+
+typedef bool (*gv_match_cb)(const gv_msg *m, void *arg);
+
+/* gv_recv_match is a selective receive by a callback that must not block.
+ * System messages always match. Returns as gv_recv_tags. */
+GV_EXTERN int gv_recv_match(gv_msg *m, gv_match_cb match, void *arg,
+                            int64_t deadline);
+
+/* gv_mailbox_set bounds the caller's own user lane to capacity messages (0:
+ * unbounded, the default) with a GV_OVERFLOW_* policy. Messages already
+ * queued stay. Returns 0, GV_EINVAL or GV_ENOMEM. */
+GV_EXTERN int gv_mailbox_set(size_t capacity, int overflow);
+
+typedef struct gv_mailbox_info {
+    size_t len;        /* user-lane messages queued now */
+    size_t high_water; /* the most ever queued at once */
+    size_t capacity;   /* 0: unbounded */
+    int overflow;      /* GV_OVERFLOW_* */
+    size_t system_len; /* system-lane messages queued now */
+    uint64_t dropped;  /* messages dropped by the overflow policy */
+} gv_mailbox_info;
+
+/* gv_mailbox_info reads an actor's mailbox figures. Returns 0, GV_ENOENT
+ * or GV_EINVAL. */
+GV_EXTERN int gv_mailbox_info(gv_id id, gv_mailbox_info *info);
+
+/* -------------------------------------------------- links and monitors */
+
+/* gv_link links the caller and id both ways: when one exits abnormally the
+ * other is killed with the same reason, or, trapping exits, gets a
+ * GV_MSG_EXIT message. A normal exit kills nobody (a trapping actor still
+ * gets GV_MSG_EXIT with GV_NORMAL). Linking to a dead or unknown actor
+ * acts as if it exited with GV_ENOENT (noproc) at once. Returns 0 or
+ * GV_ENOMEM. */
+GV_EXTERN int gv_link(gv_id id);
+
+/* gv_unlink removes the link both ways. Returns 0 (also if there was
+ * none). */
+GV_EXTERN int gv_unlink(gv_id id);
+
+/* gv_monitor watches id: when it exits the caller gets a GV_MSG_DOWN
+ * message with its reason and *refp; for an actor already dead or unknown,
+ * at once with reason GV_ENOENT (noproc). Returns 0 or GV_ENOMEM. */
+GV_EXTERN int gv_monitor(gv_id id, int64_t *refp);
+
+/* gv_demonitor stops a monitor; a DOWN message already queued for it is
+ * removed. Returns 0 or GV_ENOENT. */
+GV_EXTERN int gv_demonitor(int64_t ref);
+
+/* gv_trap_exit turns exit signals from links into GV_MSG_EXIT messages
+ * (on) or back into exits (off). Returns the previous setting (0 or 1). */
+GV_EXTERN int gv_trap_exit(bool on);
+
+/* gv_exit_signal sends an exit signal with reason to id, as if a linked
+ * actor had exited with it (Erlang's exit/2): GV_NORMAL is ignored unless
+ * id traps exits; GV_KILLED kills even a trapping actor. Returns 0 or
+ * GV_ENOENT. */
+GV_EXTERN int gv_exit_signal(gv_id id, int reason);
+
+/* gv_spawn_link spawns and links in one step: the child cannot exit
+ * between the two. Returns as gv_spawn_ex. */
+GV_EXTERN gv_id gv_spawn_link(gv_fn fn, void *arg, const gv_spawn_opts *opts);
+
+/* gv_spawn_monitor spawns and monitors in one step; *refp gets the
+ * monitor's reference. Returns as gv_spawn_ex. */
+GV_EXTERN gv_id gv_spawn_monitor(gv_fn fn, void *arg, const gv_spawn_opts *opts,
+                                 int64_t *refp);
+
+/* gv_exit_reason returns how a finished actor exited (GV_NORMAL,
+ * GV_KILLED, GV_SHUTDOWN, or its error), GV_ENOENT for a stale id, or 1
+ * while it runs. */
+GV_EXTERN int gv_exit_reason(gv_id id);
+
+/* gv_on_exit registers fn(arg, reason) to run when the calling actor exits
+ * by any path: return, gv_exit, kill, exit signal, supervisor shutdown.
+ * Handlers run last registered first, in the exiting actor, and must not
+ * block. Returns 0, GV_ENOMEM or GV_EINVAL. */
+GV_EXTERN int gv_on_exit(void (*fn)(void *arg, int reason), void *arg);
+
+/* ---------------------------------------------------------------- registry */
+
+/* gv_register names an actor; the name is released when it exits. Names
+ * are copied (at most 63 bytes). Returns 0, GV_EEXIST (name taken, or the
+ * actor has a name), GV_ENOENT or GV_EINVAL. */
+GV_EXTERN int gv_register(const char *name, gv_id id);
+
+/* gv_unregister releases a name. Returns 0 or GV_ENOENT. */
+GV_EXTERN int gv_unregister(const char *name);
+
+/* gv_whereis returns the id registered under name, or GV_ENOENT. */
+GV_EXTERN gv_id gv_whereis(const char *name);
+
+/* ------------------------------------------------- servers (gen_server) */
+
+/* A server is an actor defined by callbacks instead of a receive loop, as
+ * Erlang's gen_server. Every callback runs in the server actor. A callback
+ * returns 0 to go on, GV_STOP to stop with reason GV_NORMAL, or a negative
+ * reason to stop with it; terminate then runs (if set). */
+#define GV_STOP 1
+
+typedef struct gv_server_ops {
+    /* init(arg, &state) runs first; gv_server_start returns when it has. */
+    int (*init)(void *arg, void **statep);
+    /* handle_call answers gv_call: it fills *reply with gv_reply_set
+     * (left alone, the reply is an empty message of tag 0). The reply is
+     * sent even when the callback asks to stop. */
+    int (*handle_call)(void *state, const gv_msg *request, gv_msg *reply);
+    /* handle_cast gets what gv_cast sent. */
+    int (*handle_cast)(void *state, const gv_msg *msg);
+    /* handle_info gets every other message: plain gv_send, GV_MSG_DOWN,
+     * GV_MSG_EXIT (servers that trap exits). */
+    int (*handle_info)(void *state, const gv_msg *msg);
+    /* terminate(state, reason) runs when the server stops by a callback's
+     * return or a GV_SHUTDOWN exit signal (with exits trapped). */
+    void (*terminate)(void *state, int reason);
+} gv_server_ops;
+
+/* gv_server_start spawns a server and waits for its init. Returns its id,
+ * or init's negative return (the server has then exited), GV_EINVAL,
+ * GV_ENOMEM. opts may be NULL. */
+GV_EXTERN gv_id gv_server_start(const gv_server_ops *ops, void *arg,
+                                const gv_spawn_opts *opts);
+
+/* gv_reply_set fills a reply inside handle_call: tag and a copy of data.
+ * Returns 0, GV_ENOMEM or GV_EINVAL. */
+GV_EXTERN int gv_reply_set(gv_msg *reply, int tag, const void *data,
+                           size_t len);
+
+/* gv_call sends a request to a server and waits for its reply into *reply
+ * (the caller frees it with gv_msg_free). The callee is monitored for the
+ * call: if it is dead or dies before replying the call returns GV_ENOENT
+ * with reply->reason set to its exit reason, never hangs. Returns 0,
+ * GV_ENOENT, GV_ETIMEDOUT, GV_ECANCELED, GV_EFULL, GV_ENOMEM, GV_EINVAL. */
+GV_EXTERN int gv_call(gv_id server, int tag, const void *data, size_t len,
+                      gv_msg *reply, int64_t deadline);
+
+/* gv_cast sends a request that needs no reply (handle_cast). Returns as
+ * gv_send. */
+GV_EXTERN int gv_cast(gv_id server, int tag, const void *data, size_t len);
+
+/* ------------------------------------------------------------ supervisors */
+
+enum gv_strategy {
+    GV_ONE_FOR_ONE,        /* restart the child that exited */
+    GV_ONE_FOR_ALL,        /* stop all (reverse order), restart all */
+    GV_REST_FOR_ONE,       /* stop those started after it, restart them */
+    GV_SIMPLE_ONE_FOR_ONE, /* one_for_one over children added at run time
+                              from one template */
+};
+
+enum gv_restart {
+    GV_PERMANENT, /* always restarted */
+    GV_TRANSIENT, /* restarted after an abnormal exit only */
+    GV_TEMPORARY, /* never restarted */
+};
+
+typedef struct gv_child_spec {
+    const char *name; /* copied; for the tree and logs */
+    gv_fn fn;         /* a plain actor running fn(arg), ... */
+    void *arg;
+    const gv_server_ops *server; /* ... or, with fn NULL, a server */
+    int restart;                 /* GV_PERMANENT, GV_TRANSIENT, ... */
+    /* stopping it: a GV_SHUTDOWN exit signal, then a kill after this many
+     * ms (0: kill at once; GV_FOREVER: wait as long as it takes) */
+    int64_t shutdown_ms;
+    gv_spawn_opts opts; /* stack, mailbox; name from above */
+} gv_child_spec;
+
+typedef struct gv_sup_spec {
+    const char *name; /* the supervisor's own name (copied) */
+    int strategy;     /* GV_ONE_FOR_ONE ... */
+    /* restart intensity: more than max_restarts restarts within period_ms
+     * of real time and the supervisor stops its children and exits with
+     * GV_SHUTDOWN... its parent (linked) decides what follows */
+    int max_restarts;
+    int64_t period_ms;
+    /* optional back-off: wait backoff_ms before a restart, doubling for
+     * each restart of the same child within the period, up to
+     * backoff_max_ms. 0: restart at once. */
+    int64_t backoff_ms;
+    int64_t backoff_max_ms;
+} gv_sup_spec;
+
+/* gv_supervisor_start spawns a supervisor linked to the caller, which
+ * starts the children in order (for GV_SIMPLE_ONE_FOR_ONE, children[0] is
+ * the template and none starts). Returns once all have started: its id,
+ * or the error of the child that failed to start (the ones started before
+ * are stopped), GV_EINVAL, GV_ENOMEM. */
+GV_EXTERN gv_id gv_supervisor_start(const gv_sup_spec *spec,
+                                    const gv_child_spec *children, size_t n);
+
+/* gv_supervisor_start_child adds and starts a child: spec for the other
+ * strategies; for GV_SIMPLE_ONE_FOR_ONE spec is NULL and arg replaces the
+ * template's. Returns the child's id or an error. */
+GV_EXTERN gv_id gv_supervisor_start_child(gv_id sup, const gv_child_spec *spec,
+                                          void *arg, int64_t deadline);
+
+/* gv_supervisor_terminate_child stops a child (its shutdown, then a kill)
+ * and forgets it. Returns 0, GV_ENOENT, GV_ETIMEDOUT. */
+GV_EXTERN int gv_supervisor_terminate_child(gv_id sup, gv_id child,
+                                            int64_t deadline);
+
+/* gv_supervisor_children stores up to cap child ids in start order.
+ * Returns how many children there are (may exceed cap). */
+GV_EXTERN int gv_supervisor_children(gv_id sup, gv_id *ids, size_t cap,
+                                     int64_t deadline);
+
+/* gv_supervisor_print writes the tree under sup, one line per actor
+ * (indented by depth): name, id, state, mailbox length. Returns 0 or an
+ * error. */
+GV_EXTERN int gv_supervisor_print(gv_id sup, FILE *out, int64_t deadline);
 
 #ifdef __cplusplus
 }
