@@ -425,9 +425,9 @@ typedef struct gv_mailbox_info {
     uint64_t dropped;  /* messages dropped by the overflow policy */
 } gv_mailbox_info;
 
-/* gv_mailbox_info reads an actor's mailbox figures. Returns 0, GV_ENOENT
+/* gv_mailbox_inspect reads an actor's mailbox figures. Returns 0, GV_ENOENT
  * or GV_EINVAL. */
-GV_EXTERN int gv_mailbox_info(gv_id id, gv_mailbox_info *info);
+GV_EXTERN int gv_mailbox_inspect(gv_id id, gv_mailbox_info *info);
 
 /* -------------------------------------------------- links and monitors */
 

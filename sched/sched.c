@@ -72,6 +72,7 @@ int gv__cfg_guard = 1;
 int gv__cfg_compact = 0;
 
 static atomic_int claimed;
+const gv__actor_hooks *gv__hooks;
 static gv__list all_tasks; /* every live record, for shutdown */
 
 #define S gv__S
@@ -669,6 +670,8 @@ gv__task_finish(gv__task *t, int error, const char *msg)
         if (msg != NULL && t->errmsg == NULL)
             t->errmsg = gv__strndup(msg, 4096); /* NULL if no memory */
     }
+    if (t->ext != NULL && gv__hooks != NULL)
+        gv__hooks->finished(t);
     while (!gv__list_empty(&t->joiners)) {
         gv__waiter *w = GV__CONTAINER(t->joiners.next, gv__waiter, link);
         gv__list_remove(&w->link);
@@ -699,9 +702,11 @@ task_entry(void)
     for (;;) {
         void *v = t->fn(t->arg);
         if (t->state != GV__DONE) {
-            int err = (t->flags & GV__F_CANCELED) ? GV_ECANCELED : 0;
+            int err = (t->flags & GV__F_CANCELED) ? gv__cancel_reason(t) : 0;
+            if (t->ext != NULL && gv__hooks != NULL)
+                gv__hooks->exiting(t, err);
             t->value = v;
-            gv__task_finish(t, err, err ? "killed" : NULL);
+            gv__task_finish(t, err, err == GV_ECANCELED ? "killed" : NULL);
         }
         /* Run the next fresh task right here on this stack if it wants the
          * same kind: no switch, no stack from the pool. */
@@ -1049,6 +1054,10 @@ kill_others(gv__task *keep1, gv__task *keep2)
 static void
 teardown(void)
 {
+    /* Posted, never drained: run the callbacks first, while every record
+     * is whole, so that what they free or deliver is released below
+     * (readying an abandoned task is harmless). */
+    gv__drain_remote();
     /* Tasks that would not finish are abandoned: they never run again. */
     gv__list *l = all_tasks.next;
     while (l != &all_tasks) {
@@ -1058,7 +1067,11 @@ teardown(void)
             gv__stack_put(t->stack);
             t->stack = NULL;
         }
+        if (t->ext != NULL && gv__hooks != NULL)
+            gv__hooks->discard(t);
     }
+    if (gv__hooks != NULL)
+        gv__hooks->fini();
     gv__io_fini();
     gv__signal_fini();
     uv_close((uv_handle_t *)&S.timer, NULL);
@@ -1066,9 +1079,6 @@ teardown(void)
     uv_run(&S.loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&S.loop);
     GV_ASSERT(rc == 0);
-    /* posted, never drained: run the callbacks so that notifiers freed
-     * while queued are released (readying abandoned tasks is harmless) */
-    gv__drain_remote();
     while (!gv__list_empty(&all_tasks)) {
         gv__task *t = GV__CONTAINER(all_tasks.next, gv__task, all);
         gv__list_remove(&t->all);

@@ -209,6 +209,8 @@ typedef struct gv__task {
     gv__list all;        /* every live record (shutdown walks them) */
     gv__waiter wait;
     gv_timeout *scopes; /* innermost open timeout scope */
+    void *ext;          /* the actor layer's state (actor/), or NULL */
+    int kill_reason;    /* exit reason a kill asked for (0: GV_KILLED) */
     /* compact mode: the used part of the shared stack, saved */
     char *saved;
     size_t saved_len, saved_cap;
@@ -309,6 +311,33 @@ void gv__task_unslot(gv__task *t);
 void gv__task_maybe_free(gv__task *t);
 void gv__task_finish(gv__task *t, int error, const char *msg);
 void gv__kill_task(gv__task *t);
+/* gv__kill_task_reason kills t so that it exits with reason (an exit
+ * signal from a link, a supervisor's shutdown). */
+void gv__kill_task_reason(gv__task *t, int reason);
+/* gv__cancel_reason is the reason a canceled task exits with. */
+static inline int
+gv__cancel_reason(const gv__task *t)
+{
+    return t->kill_reason != 0 ? t->kill_reason : GV_ECANCELED;
+}
+
+/* The actor layer (actor/) hooks into a task's start and end; sched/ knows
+ * nothing more of actors. The actor layer sets gv__hooks when the program
+ * loads (a constructor), so it is NULL only in a program without it. */
+typedef struct gv__actor_hooks {
+    /* exiting runs in the task itself, before it finishes: cleanup
+     * handlers. Not for a task that never ran. */
+    void (*exiting)(gv__task *t, int reason);
+    /* finished runs once the task is DONE: links, monitors, names. */
+    void (*finished)(gv__task *t);
+    /* discard frees a task's actor state at shutdown, telling no one. */
+    void (*discard)(gv__task *t);
+    /* fini frees the layer's global state at shutdown. */
+    void (*fini)(void);
+    /* configure applies gv_spawn_opts' mailbox settings to a new task. */
+    int (*configure)(gv__task *t, const gv_spawn_opts *opts);
+} gv__actor_hooks;
+extern const gv__actor_hooks *gv__hooks;
 void gv__runq_push(gv__task *t);
 _Noreturn void gv__exit_current(void);
 int gv__compact_setup(void);

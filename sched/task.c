@@ -33,8 +33,14 @@ gv_spawn_ex(gv_fn fn, void *arg, const gv_spawn_opts *opts)
     if (opts == NULL)
         opts = &none;
     if (fn == NULL || (opts->flags & ~GV__SPAWN_FLAGS) ||
-        ((opts->flags & GV_SPAWN_COMPACT) && (opts->flags & GV_SPAWN_STANDARD)))
+        ((opts->flags & GV_SPAWN_COMPACT) &&
+         (opts->flags & GV_SPAWN_STANDARD)) ||
+        opts->overflow < GV_OVERFLOW_BLOCK ||
+        opts->overflow > GV_OVERFLOW_DROP_OLDEST)
         return GV_EINVAL;
+    int mailbox = opts->mailbox_capacity != 0 || opts->overflow != 0;
+    if (mailbox && gv__hooks == NULL)
+        return GV_EINVAL; /* no actor layer in this program */
     int compact = (opts->flags & GV_SPAWN_COMPACT) ||
                   (gv__cfg_compact && !(opts->flags & GV_SPAWN_STANDARD));
     size_t size = gv__cfg_stack_size;
@@ -65,6 +71,10 @@ gv_spawn_ex(gv_fn fn, void *arg, const gv_spawn_opts *opts)
         size_t n = strnlen(opts->name, sizeof t->name - 1);
         memcpy(t->name, opts->name, n);
         t->name[n] = '\0';
+    }
+    if (mailbox && (rc = gv__hooks->configure(t, opts)) != 0) {
+        gv__task_drop(t);
+        return rc;
     }
     S.unfinished++;
     S.spawned++;
@@ -226,8 +236,16 @@ gv_get(gv_id id, void **valuep, int64_t deadline)
 void
 gv__kill_task(gv__task *t)
 {
+    gv__kill_task_reason(t, 0);
+}
+
+void
+gv__kill_task_reason(gv__task *t, int reason)
+{
     if (t->state == GV__DONE)
         return;
+    if (!(t->flags & GV__F_CANCELED))
+        t->kill_reason = reason; /* the first kill says why */
     t->flags |= GV__F_CANCELED;
     switch (t->state) {
     case GV__NEW:
@@ -235,7 +253,9 @@ gv__kill_task(gv__task *t)
         /* never ran: it never will (gevent #330). A queued record stays in
          * the run queue, which skips finished tasks. */
         t->flags |= GV__F_STARTED;
-        gv__task_finish(t, GV_ECANCELED, "killed");
+        gv__task_finish(t, gv__cancel_reason(t),
+                        gv__cancel_reason(t) == GV_ECANCELED ? "killed"
+                                                             : NULL);
         break;
     case GV__PARKED:
         gv__ready(t, GV_ECANCELED);
@@ -289,7 +309,9 @@ gv_exit(int code, const char *msg)
         exit(code != 0 ? 1 : 0);
     }
     if (code == 0 && (t->flags & GV__F_CANCELED))
-        code = GV_ECANCELED;
+        code = gv__cancel_reason(t);
+    if (t->ext != NULL && gv__hooks != NULL)
+        gv__hooks->exiting(t, code);
     t->value = NULL;
     gv__task_finish(t, code, code != 0 ? msg : NULL);
     gv__exit_current();
