@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [BUILD_DIR] — grove's benchmarks, and the same figures for the
-# peers (Go, Erlang, gevent) where they are installed.
+# peers (Go, Erlang, gevent; CAF if its headers are there) where they are
+# installed.
 #
 # Runs each grove benchmark REPS times and prints the median of each figure as
 #   grove <name> <value> <unit>
@@ -24,6 +25,7 @@
 #                     (default /tmp/grove-bench)
 #   TMO=120           per-run safety timeout in seconds
 #   YIELD_N=2000000 SPAWN_N=1000000 COMPACT_N=1000000 DEFAULT_N=100000
+#   PINGPONG_N=2000000 RING_N=10000000 MANY_N=1000000 CROSS_N=2000000
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +39,12 @@ YIELD_N=${YIELD_N:-2000000}
 SPAWN_N=${SPAWN_N:-1000000}
 COMPACT_N=${COMPACT_N:-1000000}
 DEFAULT_N=${DEFAULT_N:-100000}
-BENCHES="bench_yield bench_switch bench_spawn bench_blocked"
+PINGPONG_N=${PINGPONG_N:-2000000}
+RING_N=${RING_N:-10000000}
+MANY_N=${MANY_N:-1000000}
+CROSS_N=${CROSS_N:-2000000}
+BENCHES="bench_yield bench_switch bench_spawn bench_blocked bench_pingpong
+         bench_ring bench_many2one bench_crossthread"
 
 mkdir -p "$WORKDIR" || exit 1
 WORKDIR=$(cd "$WORKDIR" && pwd)
@@ -101,11 +108,12 @@ run_rss() {
 
 get() { awk -v k="$1 $2" '$1" "$2==k{print $3}' "$SUM" | tail -1; }
 
-# ratio PEER GROVE_NAME PEER_NAME: "ratio grove/PEER GROVE_NAME g/p x"
+# ratio PEER GROVE_NAME PEER_NAME [LABEL]: "ratio grove/PEER LABEL g/p x"
+# (LABEL defaults to GROVE_NAME)
 ratio() {
   local g p; g=$(get grove "$2"); p=$(get "$1" "$3")
   [ -n "$g" ] && [ -n "$p" ] || return 0
-  awk -v g="$g" -v p="$p" -v peer="$1" -v nm="$2" \
+  awk -v g="$g" -v p="$p" -v peer="$1" -v nm="${4:-$2}" \
     'BEGIN{if (p > 0) printf "ratio grove/%s %s %.2f x\n", peer, nm, g/p}'
 }
 
@@ -133,11 +141,20 @@ run_med "$BIN/bench_spawn" "$SPAWN_N" detached
 run_med "$BIN/bench_spawn" "$SPAWN_N" joinall
 run_med "$BIN/bench_blocked" "$COMPACT_N" compact
 run_med "$BIN/bench_blocked" "$DEFAULT_N" default
+# actors: mailboxes (gv_send/gv_recv) in the peers' message benchmarks
+run_med "$BIN/bench_pingpong" "$PINGPONG_N"
+run_med "$BIN/bench_ring" "$RING_N"
+run_med "$BIN/bench_many2one" "$MANY_N"
+run_med "$BIN/bench_crossthread" "$CROSS_N"
 
 echo "# target: yield <= 10 ns, spawn <= 60 ns, compact blocked <= 2700 bytes/actor"
 target yield 10 ns/switch
 target spawn 60 ns/spawn
 target blocked_compact_rss_per_actor 2700 bytes/actor
+echo "# target: pingpong <= 30 ns/msg, ring <= 30 ns/hop, many2one <= 40 ns/msg"
+target pingpong 30 ns/msg
+target ring 30 ns/hop
+target many2one 40 ns/msg
 
 [ "$PEERS" = 0 ] && exit 0
 
@@ -157,10 +174,12 @@ if ! cp -r "$PEERS_DIR"/c "$PEERS_DIR"/go "$PEERS_DIR"/erlang "$PEERS_DIR"/geven
      2>>"$ERR"; then
   echo "# skipped peers: cannot copy $PEERS_DIR"; exit 0
 fi
+[ -d "$PEERS_DIR/caf" ] && cp -r "$PEERS_DIR"/caf "$P"/ 2>>"$ERR"
 chmod -R u+w "$P"
 cd "$P" || exit 1
-echo "# peers from $PEERS_DIR; one scheduler thread (GOMAXPROCS=1, +S 1:1) for" \
-     "yield and spawn as grove has; blocked runs as shared/peers/run.sh does"
+echo "# peers from $PEERS_DIR; one scheduler thread (GOMAXPROCS=1, +S 1:1," \
+     "CAF 1 thread) for yield, spawn and the message benchmarks as grove has;" \
+     "blocked runs as shared/peers/run.sh does"
 
 # C machine anchors (a floor, not a peer): a bare stack switch and a page
 # fault, to tell a slow library from a slow machine. Needs Boost.Context.
@@ -180,6 +199,10 @@ if command -v go >/dev/null 2>&1 &&
   run_med env GOMAXPROCS=1 $G yield 2000000 p1
   run_rss go spawn_p1 env GOMAXPROCS=1 $G spawn 1000000 p1
   run_med $G blocked_shared 1000000
+  run_med env GOMAXPROCS=1 $G pingpong 2000000 p1
+  run_med env GOMAXPROCS=1 $G ring 10000000 p1
+  run_med env GOMAXPROCS=1 $G many_unbuf 1000000 p1
+  run_med env GOMAXPROCS=1 $G many_buf 1000000 p1
 else
   echo "# skipped go: not installed or build failed"
 fi
@@ -191,6 +214,9 @@ if command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1 &&
   run_med "${ERL[@]}" +S 1:1 -run bench main yield 2000000 s1
   run_rss erlang spawn_s1 "${ERL[@]}" +S 1:1 +P 2000000 -run bench main spawn 1000000 s1
   run_med "${ERL[@]}" +P 2000000 -run bench main blocked 1000000 ""
+  run_med "${ERL[@]}" +S 1:1 -run bench main pingpong 2000000 s1
+  run_med "${ERL[@]}" +S 1:1 -run bench main ring 10000000 s1
+  run_med "${ERL[@]}" +S 1:1 -run bench main many 1000000 s1
 else
   echo "# skipped erlang: not installed or erlc failed"
 fi
@@ -201,14 +227,29 @@ if [ -x $PY ] && $PY -c 'import gevent' >/dev/null 2>&1; then
   run_med $PY gevent/bench.py yield 200000
   run_rss gevent spawn $PY gevent/bench.py spawn 100000
   run_med $PY gevent/bench.py blocked_event 100000
+  run_med $PY gevent/bench.py pingpong 200000
+  run_med $PY gevent/bench.py ring 500000
+  run_med $PY gevent/bench.py many 1000000
 else
   echo "# skipped gevent: /usr/bin/python3 cannot import gevent"
+fi
+
+# CAF (optional, as in shared/peers/run.sh: Debian libcaf-dev and g++);
+# skipped without a word when its headers are not installed.
+if [ -e /usr/include/caf/all.hpp ] && [ -f caf/bench.cpp ] &&
+   command -v g++ >/dev/null 2>&1 &&
+   ( cd caf && g++ -O2 -std=c++17 -o bench bench.cpp -lcaf_core -lpthread ) \
+     >>"$ERR" 2>&1; then
+  run_med caf/bench pingpong 2000000 1
+  run_med caf/bench ring 10000000 1
+  run_med caf/bench many 1000000 1
 fi
 
 # ---------------------------------------------------------------- ratios
 # grove figure, then each peer's closest figure (and yield over the bare
 # fcontext switch of the C anchors). gevent's spawn runs 100,000
-# greenlets, not 1,000,000: its peak RSS is not compared.
+# greenlets, not 1,000,000: its peak RSS is not compared. A figure a peer
+# did not run (CAF has no yield, and is optional) gets no line.
 {
   ratio c yield fcontext_switch
   for peer in go erlang gevent; do
@@ -227,6 +268,20 @@ fi
     ratio $peer blocked_compact_rss_per_actor "$br"
     ratio $peer blocked_default_spawn "$bs"
     ratio $peer blocked_default_rss_per_actor "$br"
+  done
+  # messages: one scheduler thread for every peer; Go's many2one against
+  # its unbuffered channel (the peers' headline) and its 1024 buffer
+  for peer in go erlang gevent caf; do
+    case $peer in
+      go) pp=pingpong_p1 rg=ring_p1 m1=many2one_unbuf_p1 ;;
+      erlang) pp=pingpong_s1 rg=ring_s1 m1=many2one_s1 ;;
+      gevent) pp=pingpong_queue rg=ring m1=many2one ;;
+      caf) pp=pingpong_t1 rg=ring_t1 m1=many2one_t1 ;;
+    esac
+    ratio $peer pingpong "$pp"
+    ratio $peer ring "$rg"
+    ratio $peer many2one "$m1"
+    [ $peer = go ] && ratio go many2one many2one_buf1024_p1 many2one_buf1024
   done
 } | tee -a "$SUM"
 exit 0

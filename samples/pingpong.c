@@ -1,5 +1,5 @@
 /*
- * pingpong — two tasks play ping-pong for N rounds (argv[1], default 10).
+ * pingpong — two actors play ping-pong for N rounds (argv[1], default 10).
  *
  *     ./pingpong 3
  *     ping 1
@@ -8,74 +8,113 @@
  *     ...
  *     pong 3
  *
- * Each player waits for its turn on a gv_notifier that the other posts: a
- * binary flag with one waiter, the smallest wake-up grove has. (Once grove
- * has actors with mailboxes, the ball becomes a message.)
+ * The ball is a message: a BALL carrying the round number, sent with
+ * gv_send into the other actor's mailbox and taken out with gv_recv. The
+ * ponger knows nobody: it sends the ball back to whoever sent it (the
+ * message's from), and stops when the pinger sends GAME_OVER. Every
+ * message received is released with gv_msg_free.
  */
 #include <grove.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sample.h"
 
-struct player {
-    const char *name;   /* what it says when it hits the ball */
-    gv_notifier *turn;  /* posted when the ball comes to this player */
-    gv_notifier *other; /* the other player's turn */
+enum { BALL = 1, GAME_OVER = 2 }; /* user tags */
+
+/* ball_round returns the round number a BALL carries, or -1. */
+static long
+ball_round(const gv_msg *m)
+{
+    long round = -1;
+    if (m->tag == BALL && m->len == sizeof round)
+        memcpy(&round, m->data, sizeof round);
+    return round;
+}
+
+/* ponger hits back every ball it gets until the game is over. */
+static void *
+ponger(void *arg)
+{
+    for (;;) {
+        gv_msg m;
+        int rc = gv_recv(&m, GV_FOREVER);
+        if (rc < 0)
+            gv_exit(rc, "waiting for the ball");
+        if (m.tag == GAME_OVER) {
+            gv_msg_free(&m);
+            return NULL;
+        }
+        long round = ball_round(&m);
+        printf("pong %ld\n", round);
+        rc = gv_send(m.from, BALL, &round, sizeof round, GV_FOREVER);
+        gv_msg_free(&m);
+        if (rc < 0)
+            gv_exit(rc, "hitting the ball back");
+    }
+}
+
+struct pinger {
+    gv_id pong; /* the other player */
     long rounds;
 };
 
-/* play waits for the ball, hits it and hands the turn over, rounds times.
- * Returns NULL, or ends the task with the error that stopped it. */
+/* pinger serves rounds balls, waiting for each to come back, then ends
+ * the game. */
 static void *
-play(void *arg)
+pinger(void *arg)
 {
-    struct player *p = arg;
-    for (long i = 1; i <= p->rounds; i++) {
-        int rc = gv_notifier_wait(p->turn, GV_FOREVER);
+    const struct pinger *p = arg;
+    for (long round = 1; round <= p->rounds; round++) {
+        printf("ping %ld\n", round);
+        int rc = gv_send(p->pong, BALL, &round, sizeof round, GV_FOREVER);
+        if (rc < 0)
+            gv_exit(rc, "serving");
+        gv_msg m;
+        rc = gv_recv(&m, GV_FOREVER);
         if (rc < 0)
             gv_exit(rc, "waiting for the ball");
-        printf("%s %ld\n", p->name, i);
-        gv_notifier_post(p->other);
+        long back = ball_round(&m);
+        gv_msg_free(&m);
+        if (back != round)
+            gv_exit(GV_EINVAL, "a ball from another round");
     }
+    int rc = gv_send(p->pong, GAME_OVER, NULL, 0, GV_FOREVER);
+    if (rc < 0)
+        gv_exit(rc, "ending the game");
     return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
-    long rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 10;
-    if (rounds < 0) {
+    char *end = NULL;
+    long rounds = argc > 1 ? strtol(argv[1], &end, 10) : 10;
+    if (argc > 1 && (*argv[1] == '\0' || *end != '\0' || rounds < 0)) {
         fprintf(stderr, "usage: %s [rounds]\n", argv[0]);
         return 2;
     }
 
-    gv_notifier *ping_turn, *pong_turn;
-    sample_check(gv_notifier_new(&ping_turn), "notifier");
-    sample_check(gv_notifier_new(&pong_turn), "notifier");
-
-    struct player ping = {"ping", ping_turn, pong_turn, rounds};
-    struct player pong = {"pong", pong_turn, ping_turn, rounds};
-
+    gv_spawn_opts pong_opts = {.name = "pong"};
+    gv_spawn_opts ping_opts = {.name = "ping"};
     gv_id players[2];
-    players[0] = sample_check(gv_spawn(play, &ping), "spawn ping");
-    players[1] = sample_check(gv_spawn(play, &pong), "spawn pong");
-    gv_notifier_post(ping_turn); /* ping serves */
+    players[1] = sample_check(gv_spawn_ex(ponger, NULL, &pong_opts), "pong");
+    struct pinger ping = {.pong = players[1], .rounds = rounds};
+    players[0] = sample_check(gv_spawn_ex(pinger, &ping, &ping_opts), "ping");
     sample_check(gv_joinall(players, 2, 0, GV_FOREVER), "joinall");
 
     int status = 0;
     for (int i = 0; i < 2; i++) {
         int err = gv_error(players[i]);
         if (err != 0) {
-            fprintf(stderr, "%s: %s: %s\n", i == 0 ? "ping" : "pong",
+            fprintf(stderr, "%s: %s: %s\n", gv_name(players[i]),
                     gv_error_message(players[i]), gv_strerror(err));
             status = 1;
         }
         gv_release(players[i]);
     }
-    gv_notifier_free(ping_turn);
-    gv_notifier_free(pong_turn);
     gv_shutdown();
     return status;
 }
