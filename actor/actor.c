@@ -88,7 +88,7 @@ actor_of(gv__task *t)
 }
 
 /* live is the task behind id if it has not finished. */
-static gv__task *
+static inline gv__task *
 live(gv_id id)
 {
     gv__task *t = gv__lookup(id);
@@ -193,10 +193,24 @@ int
 gv_send(gv_id to, int tag, const void *data, size_t len, int64_t deadline)
 {
     int rc = check_send(tag, data, len);
-    if (rc != 0)
+    if (GV_UNLIKELY(rc != 0))
         return rc;
     if (GV_UNLIKELY(!gv__home))
         return foreign_send(to, tag, data, len, NULL, NULL);
+    /* The common case in one go: a live actor with room, a small payload. */
+    gv__task *t = gv__lookup(to);
+    actor *a = t != NULL ? t->ext : NULL;
+    if (GV_LIKELY(a != NULL && t->state != GV__DONE && len <= GV_MSG_INLINE &&
+                  (a->mb.capacity == 0 || a->mb.len < a->mb.capacity))) {
+        gv__env *e = gv__env_new();
+        if (GV_UNLIKELY(e == NULL))
+            return GV_ENOMEM;
+        e->tag = tag;
+        e->from = S.current->id;
+        gv__env_copy(e, data, len);
+        gv__mailbox_append(&a->mb, e);
+        return 0;
+    }
     gv__env *e = gv__env_new();
     if (e == NULL)
         return GV_ENOMEM;
@@ -266,7 +280,14 @@ recv_setup(gv_msg *m, actor **ap)
 int
 gv_recv(gv_msg *m, int64_t deadline)
 {
-    actor *a;
+    /* The common case: a message waiting, nothing on the system lane. */
+    gv__task *self = gv__home ? S.current : NULL;
+    actor *a = self != NULL ? self->ext : NULL;
+    if (GV_LIKELY(a != NULL && m != NULL && a->mb.head != NULL &&
+                  a->mb.sys_head == NULL && !(self->flags & GV__F_CANCELED))) {
+        gv__mailbox_take_head(&a->mb, m);
+        return 0;
+    }
     int rc = recv_setup(m, &a);
     if (rc != 0)
         return rc;

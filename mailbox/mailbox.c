@@ -25,23 +25,15 @@
 
 #include <string.h>
 
-#define GV__ENV_POOL_MAX 65536
-
-static gv__env *pool;
-static size_t npool;
+gv__env *gv__env_pool;
+size_t gv__env_npool;
 
 gv__env *
-gv__env_new(void)
+gv__env_new_slow(void)
 {
-    gv__env *e = pool;
-    if (GV_LIKELY(e != NULL)) {
-        pool = e->next;
-        npool--;
-    } else {
-        e = gv__malloc(sizeof *e);
-        if (e == NULL)
-            return NULL;
-    }
+    gv__env *e = gv__malloc(sizeof *e);
+    if (e == NULL)
+        return NULL;
     e->next = NULL;
     e->data = NULL;
     e->free_fn = NULL;
@@ -69,41 +61,22 @@ gv__env_payload_free(void *p)
     gv__free(p);
 }
 
-static void
-env_release(gv__env *e)
-{
-    if (npool < GV__ENV_POOL_MAX) {
-        e->next = pool;
-        pool = e;
-        npool++;
-    } else {
-        gv__free(e);
-    }
-}
-
 void
 gv__env_free(gv__env *e)
 {
     if (e->data != NULL && e->free_fn != NULL)
         e->free_fn(e->data);
-    env_release(e);
+    gv__env_release(e);
 }
 
 int
-gv__env_copy(gv__env *e, const void *data, size_t len)
+gv__env_copy_heap(gv__env *e, const void *data, size_t len)
 {
-    e->len = len;
-    if (len <= GV_MSG_INLINE) {
-        if (len != 0)
-            memcpy(e->buf, data, len);
-        e->data = NULL;
-        e->free_fn = NULL;
-        return 0;
-    }
     void *p = gv__malloc(len);
     if (p == NULL)
         return GV_ENOMEM;
     memcpy(p, data, len);
+    e->len = len;
     e->data = p;
     e->free_fn = gv__env_payload_free;
     return 0;
@@ -112,12 +85,12 @@ gv__env_copy(gv__env *e, const void *data, size_t len)
 void
 gv__mailbox_fini_all(void)
 {
-    while (pool != NULL) {
-        gv__env *e = pool;
-        pool = e->next;
+    while (gv__env_pool != NULL) {
+        gv__env *e = gv__env_pool;
+        gv__env_pool = e->next;
         gv__free(e);
     }
-    npool = 0;
+    gv__env_npool = 0;
 }
 
 /* ---------------------------------------------------------------- mailbox */
@@ -162,34 +135,9 @@ gv__mailbox_fini(gv__mailbox *mb)
         wake_one_sender(mb);
 }
 
-static inline void
-wake_receiver(gv__mailbox *mb)
-{
-    if (mb->receiving)
-        gv__ready(mb->owner, 0);
-}
-
-static inline void
-append(gv__mailbox *mb, gv__env *e)
-{
-    e->next = NULL;
-    if (mb->tail != NULL)
-        mb->tail->next = e;
-    else
-        mb->head = e;
-    mb->tail = e;
-    if (++mb->len > mb->high_water)
-        mb->high_water = mb->len;
-    wake_receiver(mb);
-}
-
 int
-gv__mailbox_put(gv__mailbox *mb, gv__env *e)
+gv__mailbox_put_full(gv__mailbox *mb, gv__env *e)
 {
-    if (GV_LIKELY(mb->capacity == 0 || mb->len < mb->capacity)) {
-        append(mb, e);
-        return 0;
-    }
     switch (mb->overflow) {
     case GV_OVERFLOW_FAIL:
         return GV_EFULL;
@@ -206,7 +154,7 @@ gv__mailbox_put(gv__mailbox *mb, gv__env *e)
         mb->removals++;
         mb->dropped++;
         gv__env_free(old);
-        append(mb, e);
+        gv__mailbox_append(mb, e);
         return 0;
     }
     default:
@@ -224,7 +172,8 @@ gv__mailbox_put_sys(gv__mailbox *mb, gv__env *e)
         mb->sys_head = e;
     mb->sys_tail = e;
     mb->sys_len++;
-    wake_receiver(mb);
+    if (mb->receiving)
+        gv__ready(mb->owner, 0);
 }
 
 void
@@ -249,25 +198,17 @@ gv__mailbox_remove_sys(gv__mailbox *mb, int tag, int64_t ref)
     }
 }
 
-/* deliver moves e into *m: the payload's ownership goes with it. */
-static void
-deliver(gv_msg *m, gv__env *e)
+void
+gv__mailbox_take_head(gv__mailbox *mb, gv_msg *m)
 {
-    m->tag = e->tag;
-    m->reason = e->reason;
-    m->from = e->from;
-    m->ref = e->ref;
-    m->len = e->len;
-    if (e->data != NULL) {
-        m->data = e->data;
-        m->free_fn = e->free_fn;
-    } else {
-        if (e->len != 0)
-            memcpy(m->buf, e->buf, e->len);
-        m->data = e->len != 0 ? m->buf : NULL;
-        m->free_fn = NULL;
-    }
-    env_release(e);
+    gv__env *e = mb->head;
+    mb->head = e->next;
+    if (mb->head == NULL)
+        mb->tail = NULL;
+    mb->len--;
+    gv__deliver(m, e);
+    if (GV_UNLIKELY(!gv__list_empty(&mb->senders)))
+        wake_one_sender(mb);
 }
 
 int
@@ -284,7 +225,7 @@ gv__mailbox_recv(gv__mailbox *mb, gv_msg *m,
             if (mb->sys_head == NULL)
                 mb->sys_tail = NULL;
             mb->sys_len--;
-            deliver(m, e);
+            gv__deliver(m, e);
             return 0;
         }
         gv__env *prev = NULL, *e = mb->head;
@@ -302,7 +243,7 @@ gv__mailbox_recv(gv__mailbox *mb, gv_msg *m,
             if (mb->tail == e)
                 mb->tail = prev;
             mb->len--;
-            deliver(m, e);
+            gv__deliver(m, e);
             wake_one_sender(mb);
             return 0;
         }

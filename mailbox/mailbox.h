@@ -37,17 +37,62 @@ typedef struct gv__mailbox {
     gv__list senders; /* gv__waiter nodes of senders waiting for room */
 } gv__mailbox;
 
+#define GV__ENV_POOL_MAX 65536
+extern gv__env *gv__env_pool; /* free envelopes, grove's thread only */
+extern size_t gv__env_npool;
+gv__env *gv__env_new_slow(void);
+
 /* gv__env_new takes an envelope (home thread: from a pool). NULL: no
  * memory. */
-gv__env *gv__env_new(void);
+static inline gv__env *
+gv__env_new(void)
+{
+    gv__env *e = gv__env_pool;
+    if (GV_UNLIKELY(e == NULL))
+        return gv__env_new_slow();
+    gv__env_pool = e->next;
+    gv__env_npool--;
+    e->next = NULL;
+    e->data = NULL;
+    e->free_fn = NULL;
+    e->len = 0;
+    e->reason = 0;
+    e->ref = 0;
+    e->from = 0;
+    return e;
+}
+
+/* gv__env_release returns an envelope (payload already handed on). */
+static inline void
+gv__env_release(gv__env *e)
+{
+    if (GV_LIKELY(gv__env_npool < GV__ENV_POOL_MAX)) {
+        e->next = gv__env_pool;
+        gv__env_pool = e;
+        gv__env_npool++;
+    } else {
+        gv__free(e);
+    }
+}
 /* gv__env_new_any is gv__env_new for any thread (plain allocation). */
 gv__env *gv__env_new_any(void);
 /* gv__env_free releases the payload (if owned) and the envelope. Home
  * thread. */
 void gv__env_free(gv__env *e);
+int gv__env_copy_heap(gv__env *e, const void *data, size_t len);
+
 /* gv__env_copy puts a copy of data in e: inline when it fits. Returns 0 or
  * GV_ENOMEM. Any thread. */
-int gv__env_copy(gv__env *e, const void *data, size_t len);
+static inline int
+gv__env_copy(gv__env *e, const void *data, size_t len)
+{
+    if (GV_UNLIKELY(len > GV_MSG_INLINE))
+        return gv__env_copy_heap(e, data, len);
+    e->len = len;
+    if (len != 0 && data != NULL)
+        __builtin_memcpy(e->buf, data, len);
+    return 0;
+}
 /* gv__env_payload_free frees payloads gv__env_copy put on the heap. */
 void gv__env_payload_free(void *p);
 
@@ -56,13 +101,62 @@ void gv__mailbox_init(gv__mailbox *mb, gv__task *owner);
  * (their retry finds the owner gone). */
 void gv__mailbox_fini(gv__mailbox *mb);
 
+static inline void
+gv__mailbox_append(gv__mailbox *mb, gv__env *e)
+{
+    e->next = NULL;
+    if (mb->tail != NULL)
+        mb->tail->next = e;
+    else
+        mb->head = e;
+    mb->tail = e;
+    if (++mb->len > mb->high_water)
+        mb->high_water = mb->len;
+    if (mb->receiving)
+        gv__ready(mb->owner, 0);
+}
+
+int gv__mailbox_put_full(gv__mailbox *mb, gv__env *e);
+
 /* gv__mailbox_put queues e on the user lane under the overflow policy.
  * Returns 0 (queued, or dropped by a drop policy: then e is freed),
  * GV_EFULL (fail policy; e is the caller's again) or GV_EAGAIN (block
  * policy and full: the caller parks on mb->senders and tries again). */
-int gv__mailbox_put(gv__mailbox *mb, gv__env *e);
+static inline int
+gv__mailbox_put(gv__mailbox *mb, gv__env *e)
+{
+    if (GV_LIKELY(mb->capacity == 0 || mb->len < mb->capacity)) {
+        gv__mailbox_append(mb, e);
+        return 0;
+    }
+    return gv__mailbox_put_full(mb, e);
+}
 /* gv__mailbox_put_sys queues e on the system lane: never refused. */
 void gv__mailbox_put_sys(gv__mailbox *mb, gv__env *e);
+
+/* gv__deliver moves e into *m: the payload's ownership goes with it. */
+static inline void
+gv__deliver(gv_msg *m, gv__env *e)
+{
+    m->tag = e->tag;
+    m->reason = e->reason;
+    m->from = e->from;
+    m->ref = e->ref;
+    m->len = e->len;
+    if (e->data != NULL) {
+        m->data = e->data;
+        m->free_fn = e->free_fn;
+    } else {
+        /* a fixed-size copy: no call, and the bytes past len are ours */
+        __builtin_memcpy(m->buf, e->buf, GV_MSG_INLINE);
+        m->data = e->len != 0 ? m->buf : NULL;
+        m->free_fn = NULL;
+    }
+    gv__env_release(e);
+}
+
+/* gv__mailbox_take_head takes the oldest user message (there is one). */
+void gv__mailbox_take_head(gv__mailbox *mb, gv_msg *m);
 
 /* gv__mailbox_recv takes the next message matching (match NULL: any),
  * parking the owner until one comes or the deadline. Owner only. */

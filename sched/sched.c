@@ -272,18 +272,6 @@ gv__task_drop(gv__task *t)
     record_free(t);
 }
 
-gv__task *
-gv__lookup(gv_id id)
-{
-    if (id <= 0 || !gv__home)
-        return NULL;
-    uint32_t idx = (uint32_t)id;
-    if (idx >= S.nslots)
-        return NULL;
-    gv__task *t = S.slots[idx];
-    return t != NULL && t->id == id ? t : NULL;
-}
-
 void
 gv__task_unslot(gv__task *t)
 {
@@ -308,18 +296,6 @@ gv__task_maybe_free(gv__task *t)
 }
 
 /* ============================================================== run queue */
-
-void
-gv__runq_push(gv__task *t)
-{
-    t->next = NULL;
-    t->flags |= GV__F_INRUNQ;
-    if (S.runq_tail != NULL)
-        S.runq_tail->next = t;
-    else
-        S.runq_head = t;
-    S.runq_tail = t;
-}
 
 static inline __attribute__((always_inline)) gv__task *
 runq_pop(void)
@@ -424,6 +400,19 @@ fire_expired(void)
     uint64_t now = uv_now(&S.loop);
     while (S.heap_len > 0 && S.heap[0]->deadline <= (int64_t)now)
         gv__ready(S.heap[0], GV_ETIMEDOUT); /* removes it from the heap */
+}
+
+void
+gv__ready_slow(gv__task *t)
+{
+    if (t->heap_index != 0)
+        gv__timer_remove(t);
+    /* Woken from a libuv callback: uv_run must not go on to block in its
+     * poll (a timer already due fires before the poll, and libuv computes
+     * the poll's timeout without knowing about our run queue). uv_stop
+     * makes that timeout zero; uv_run clears it on the way out. */
+    if (S.in_poll)
+        uv_stop(&S.loop);
 }
 
 static void
@@ -778,24 +767,6 @@ gv__park(int64_t deadline)
     if (rc == GV_ETIMEDOUT && (t->flags & GV__F_CANCELED))
         rc = GV_ECANCELED; /* a cancel beats a timeout */
     return rc;
-}
-
-void
-gv__ready(gv__task *t, int code)
-{
-    if (t->state != GV__PARKED)
-        return;
-    if (t->heap_index != 0)
-        gv__timer_remove(t);
-    t->park_result = code;
-    t->state = GV__RUNNABLE;
-    gv__runq_push(t);
-    /* Woken from a libuv callback: uv_run must not go on to block in its
-     * poll (a timer already due fires before the poll, and libuv computes
-     * the poll's timeout without knowing about our run queue). uv_stop
-     * makes that timeout zero; uv_run clears it on the way out. */
-    if (S.in_poll)
-        uv_stop(&S.loop);
 }
 
 static inline __attribute__((always_inline)) int

@@ -300,11 +300,51 @@ gv__init(void)
 }
 
 int gv__park(int64_t deadline);
-void gv__ready(gv__task *t, int code);
+
+static inline void
+gv__runq_push(gv__task *t)
+{
+    t->next = NULL;
+    t->flags |= GV__F_INRUNQ;
+    if (gv__S.runq_tail != NULL)
+        gv__S.runq_tail->next = t;
+    else
+        gv__S.runq_head = t;
+    gv__S.runq_tail = t;
+}
+
+void gv__ready_slow(gv__task *t);
+
+/* gv__ready makes a parked task runnable; its gv__park returns code. A
+ * task that is not parked is left alone (a wake-up that lost a race with a
+ * deadline or a kill). Home thread only. */
+static inline void
+gv__ready(gv__task *t, int code)
+{
+    if (t->state != GV__PARKED)
+        return;
+    t->park_result = code;
+    t->state = GV__RUNNABLE;
+    gv__runq_push(t);
+    if (GV_UNLIKELY(t->heap_index != 0 || gv__S.in_poll))
+        gv__ready_slow(t);
+}
 /* gv__yield puts the caller at the back of the run queue and runs the
  * others. Returns 0, GV_ECANCELED, GV_ETIMEDOUT (scope) or GV_ENOMEM. */
 int gv__yield(void);
-gv__task *gv__lookup(gv_id id);
+/* gv__lookup finds the live record of an id; NULL for a stale one or
+ * off grove's thread. */
+static inline gv__task *
+gv__lookup(gv_id id)
+{
+    if (id <= 0 || !gv__home)
+        return NULL;
+    uint32_t idx = (uint32_t)id;
+    if (idx >= gv__S.nslots)
+        return NULL;
+    gv__task *t = gv__S.slots[idx];
+    return t != NULL && t->id == id ? t : NULL;
+}
 gv__task *gv__task_new(void);
 void gv__task_drop(gv__task *t);
 void gv__task_unslot(gv__task *t);
@@ -338,7 +378,6 @@ typedef struct gv__actor_hooks {
     int (*configure)(gv__task *t, const gv_spawn_opts *opts);
 } gv__actor_hooks;
 extern const gv__actor_hooks *gv__hooks;
-void gv__runq_push(gv__task *t);
 _Noreturn void gv__exit_current(void);
 int gv__compact_setup(void);
 void gv__timer_remove(gv__task *t);

@@ -254,8 +254,7 @@ gv__kill_task_reason(gv__task *t, int reason)
          * the run queue, which skips finished tasks. */
         t->flags |= GV__F_STARTED;
         gv__task_finish(t, gv__cancel_reason(t),
-                        gv__cancel_reason(t) == GV_ECANCELED ? "killed"
-                                                             : NULL);
+                        gv__cancel_reason(t) == GV_ECANCELED ? "killed" : NULL);
         break;
     case GV__PARKED:
         gv__ready(t, GV_ECANCELED);
