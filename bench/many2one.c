@@ -5,11 +5,16 @@
  * sends j = 0 .. M-1 (Go's shape); main sums them and checks the sum.
  * The senders are detached: nobody joins them. ns per message = time / N.
  *
- * Usage: bench_many2one [N]   (default 1,000,000)
- * Prints: grove many2one <ns> ns/msg
- * On stderr: the receiver's mailbox high water (senders never block on
- * an unbounded mailbox, so all of them may run before main takes any) and
- * the peak RSS.
+ *  - unbounded (the default mailbox; Erlang's and gevent's shape): senders
+ *    never block, so all of them may run before main takes one message
+ *    and all N messages are queued at once.
+ *  - cap1024: main bounds its mailbox to 1024 messages with
+ *    GV_OVERFLOW_BLOCK, so a sender waits for room: Go's many_buf (a
+ *    channel with a 1024 buffer).
+ *
+ * Usage: bench_many2one [N] [unbounded|cap1024]   (default 1,000,000)
+ * Prints: grove many2one <ns> ns/msg   (or many2one_cap1024)
+ * On stderr: the receiver's mailbox high water and the peak RSS.
  */
 #include "bench.h"
 
@@ -41,6 +46,17 @@ main(int argc, char **argv)
     if (per_sender == 0)
         per_sender = 1;
     long total = SENDERS * per_sender;
+    const char *mode = argc > 2 ? argv[2] : "unbounded";
+    const char *name = "many2one";
+    if (strcmp(mode, "cap1024") == 0) {
+        int rc = gv_mailbox_set(1024, GV_OVERFLOW_BLOCK);
+        if (rc != 0)
+            bench_die("gv_mailbox_set", rc);
+        name = "many2one_cap1024";
+    } else if (strcmp(mode, "unbounded") != 0) {
+        fprintf(stderr, "usage: %s [N] [unbounded|cap1024]\n", argv[0]);
+        return 2;
+    }
     receiver = gv_self();
     gv_spawn_opts detached = {.flags = GV_SPAWN_DETACHED};
 
@@ -69,12 +85,12 @@ main(int argc, char **argv)
                 want);
         exit(1);
     }
-    bench_report("many2one", el / (double)total, "ns/msg");
+    bench_report(name, el / (double)total, "ns/msg");
     gv_mailbox_info info;
     if (gv_mailbox_inspect(receiver, &info) == 0)
-        bench_note("many2one: %ld messages, mailbox high water %zu, "
+        bench_note("%s: %ld messages, mailbox high water %zu, "
                    "peak RSS %ld KiB",
-                   total, info.high_water, bench_peak_rss_kib());
+                   name, total, info.high_water, bench_peak_rss_kib());
     gv_shutdown();
     return 0;
 }

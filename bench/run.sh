@@ -144,7 +144,8 @@ run_med "$BIN/bench_blocked" "$DEFAULT_N" default
 # actors: mailboxes (gv_send/gv_recv) in the peers' message benchmarks
 run_med "$BIN/bench_pingpong" "$PINGPONG_N"
 run_med "$BIN/bench_ring" "$RING_N"
-run_med "$BIN/bench_many2one" "$MANY_N"
+run_med "$BIN/bench_many2one" "$MANY_N" unbounded
+run_med "$BIN/bench_many2one" "$MANY_N" cap1024
 run_med "$BIN/bench_crossthread" "$CROSS_N"
 
 echo "# target: yield <= 10 ns, spawn <= 60 ns, compact blocked <= 2700 bytes/actor"
@@ -270,7 +271,8 @@ fi
     ratio $peer blocked_default_rss_per_actor "$br"
   done
   # messages: one scheduler thread for every peer; Go's many2one against
-  # its unbuffered channel (the peers' headline) and its 1024 buffer
+  # its unbuffered channel (the peers' headline), and grove's mailbox
+  # bounded to 1024 against Go's 1024-buffered channel
   for peer in go erlang gevent caf; do
     case $peer in
       go) pp=pingpong_p1 rg=ring_p1 m1=many2one_unbuf_p1 ;;
@@ -281,7 +283,7 @@ fi
     ratio $peer pingpong "$pp"
     ratio $peer ring "$rg"
     ratio $peer many2one "$m1"
-    [ $peer = go ] && ratio go many2one many2one_buf1024_p1 many2one_buf1024
+    [ $peer = go ] && ratio go many2one_cap1024 many2one_buf1024_p1
   done
 } | tee -a "$SUM"
 exit 0
