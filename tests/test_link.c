@@ -1058,6 +1058,44 @@ test_on_exit_handlers_run_on_every_exit_path_last_first(void **state)
 }
 
 static void
+tell_main(void *arg, int reason)
+{
+    gv_send(*(gv_id *)arg, 7, &reason, sizeof reason, GV_NOWAIT);
+}
+
+static void *
+register_tell_main_then_fail(void *arg)
+{
+    gv_on_exit(tell_main, arg);
+    gv_sleep(1);
+    gv_exit(EOTHER, "tells main on the way out");
+}
+
+static void
+test_an_on_exit_handler_may_send_a_last_message(void **state)
+{
+    (void)state;
+    gv_id me = gv_self();
+    gv_id a;
+    assert_gv_id(a = gv_spawn(register_tell_main_then_fail, &me));
+    int64_t ref;
+    assert_gv_ok(gv_monitor(a, &ref));
+    assert_gv_ok(gv_join(a, gv_deadline(WAIT_MS)));
+    gv_msg m;
+    /* the DOWN comes first (system lane), then the handler's message */
+    assert_gv_ok(gv_recv(&m, GV_NOWAIT));
+    assert_int_equal(m.tag, GV_MSG_DOWN);
+    assert_int_equal(m.reason, EOTHER);
+    gv_msg_free(&m);
+    assert_gv_ok(gv_recv(&m, GV_NOWAIT));
+    assert_int_equal(m.tag, 7);
+    assert_int_equal(m.from, a);
+    assert_int_equal(*(int *)m.data, EOTHER);
+    gv_msg_free(&m);
+    gv_shutdown();
+}
+
+static void
 test_exit_reason_is_one_while_running_and_enoent_when_stale(void **state)
 {
     (void)state;
@@ -1105,6 +1143,7 @@ main(void)
         T(test_a_parents_abnormal_exit_kills_its_spawn_linked_child),
         T(test_spawn_monitor_of_a_child_that_fails_at_once_sends_down),
         T(test_on_exit_handlers_run_on_every_exit_path_last_first),
+        T(test_an_on_exit_handler_may_send_a_last_message),
         T(test_exit_reason_is_one_while_running_and_enoent_when_stale),
 #undef T
     };

@@ -13,6 +13,7 @@
 #include "gv_test.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -443,26 +444,62 @@ test_recv_times_out_at_its_deadline(void **state)
     gv_shutdown();
 }
 
+static void *
+free_after_recv_off_thread(void *arg)
+{
+    int *rc = arg;
+    gv_msg m;
+    memset(&m, 0xA5, sizeof m);
+    *rc = gv_recv(&m, GV_NOWAIT);
+    gv_msg_free(&m);
+    return NULL;
+}
+
+/* each case: a failed receive into garbage, then gv_msg_free on it */
 static int
 child_free_after_failed_recv(void *arg)
 {
-    (void)arg;
+    int which = (int)(intptr_t)arg;
+    if (gv_self() <= 0) /* grove runs on this thread */
+        return 5;
     gv_msg m;
     memset(&m, 0xA5, sizeof m); /* garbage, as an uninitialised local */
-    int rc = gv_recv(&m, GV_NOWAIT);
-    if (rc != GV_ETIMEDOUT) {
-        fprintf(stderr, "gv_recv returned %s\n", gv_err_name(rc));
+    static const int tags[] = {1};
+    int rc, want;
+    switch (which) {
+    case 0:
+        rc = gv_recv(&m, GV_NOWAIT);
+        want = GV_ETIMEDOUT;
+        break;
+    case 1:
+        rc = gv_recv_tags(&m, tags, 1, gv_deadline(5));
+        want = GV_ETIMEDOUT;
+        break;
+    case 2:
+        rc = gv_recv_tags(&m, NULL, 1, GV_NOWAIT);
+        want = GV_EINVAL;
+        break;
+    case 3:
+        rc = gv_recv_match(&m, NULL, NULL, GV_NOWAIT);
+        want = GV_EINVAL;
+        break;
+    default: {
+        /* a receive made where grove does not run: GV_ETHREAD */
+        pthread_t th;
+        rc = 0;
+        if (pthread_create(&th, NULL, free_after_recv_off_thread, &rc) != 0)
+            return 6;
+        pthread_join(th, NULL);
+        want = GV_ETHREAD;
+        memset(&m, 0, sizeof m);
+        break;
+    }
+    }
+    if (rc != want) {
+        fprintf(stderr, "case %d returned %s\n", which, gv_err_name(rc));
         return 2;
     }
     gv_msg_free(&m);
-    gv_msg_free(&m);
-    memset(&m, 0xA5, sizeof m);
-    static const int tags[] = {1};
-    rc = gv_recv_tags(&m, tags, 1, gv_deadline(5));
-    if (rc != GV_ETIMEDOUT) {
-        fprintf(stderr, "gv_recv_tags returned %s\n", gv_err_name(rc));
-        return 3;
-    }
     gv_msg_free(&m);
     gv_shutdown();
     return 0;
@@ -472,10 +509,26 @@ static void
 test_msg_free_is_safe_on_a_message_that_failed_to_arrive(void **state)
 {
     (void)state;
-    char err[4096];
-    int st = gvt_run_child(child_free_after_failed_recv, NULL, 10000, err,
-                           sizeof err);
-    assert_child_exited_0(st, err);
+    static const char *what[] = {
+        "gv_recv timed out",
+        "gv_recv_tags timed out",
+        "gv_recv_tags(tags NULL) was refused (GV_EINVAL)",
+        "gv_recv_match(match NULL) was refused (GV_EINVAL)",
+        "gv_recv on a foreign thread was refused (GV_ETHREAD)",
+    };
+    int failures = 0;
+    for (int i = 0; i < 5; i++) {
+        char err[4096];
+        int st = gvt_run_child(child_free_after_failed_recv,
+                               (void *)(intptr_t)i, 10000, err, sizeof err);
+        if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            char d[96];
+            print_error("gv_msg_free after %s: child %s\n%s", what[i],
+                        gvt_describe_status(st, d, sizeof d), err);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
 }
 
 static bool
