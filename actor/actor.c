@@ -32,7 +32,10 @@
 typedef struct peer_node {
     struct peer_node *next;
     gv_id peer;
-    int64_t ref; /* monitors */
+    int64_t ref;  /* monitors */
+    gv__env *env; /* the EXIT or DOWN this node may have to send to peer,
+                     allocated when the link or monitor is made: once
+                     that succeeded, the signal cannot fail for memory */
 } peer_node;
 
 typedef struct cleanup {
@@ -259,17 +262,26 @@ gv_msg_free(gv_msg *m)
     m->len = 0;
 }
 
+/* msg_clear makes *m safe for gv_msg_free whatever happens next. */
+static inline void
+msg_clear(gv_msg *m)
+{
+    if (m != NULL) {
+        m->data = NULL;
+        m->free_fn = NULL;
+        m->len = 0;
+    }
+}
+
 static int
 recv_setup(gv_msg *m, actor **ap)
 {
+    msg_clear(m);
     int rc = gv__init();
     if (rc != 0)
         return rc;
     if (m == NULL)
         return GV_EINVAL;
-    m->data = NULL;
-    m->free_fn = NULL;
-    m->len = 0;
     gv__task *t = S.current;
     if (t->flags & GV__F_CANCELED)
         return GV_ECANCELED;
@@ -312,6 +324,7 @@ match_tags(const gv__env *e, const void *arg)
 int
 gv_recv_tags(gv_msg *m, const int *tags, size_t ntags, int64_t deadline)
 {
+    msg_clear(m);
     if (tags == NULL && ntags != 0)
         return GV_EINVAL;
     actor *a;
@@ -348,6 +361,7 @@ match_user(const gv__env *e, const void *arg)
 int
 gv_recv_match(gv_msg *m, gv_match_cb match, void *arg, int64_t deadline)
 {
+    msg_clear(m);
     if (match == NULL)
         return GV_EINVAL;
     actor *a;
@@ -421,38 +435,51 @@ configure(gv__task *t, const gv_spawn_opts *opts)
 
 /* ------------------------------------------------------- exit signals */
 
-static void
-post_sys(gv__task *t, int tag, gv_id from, int reason, int64_t ref)
+/* post_sys queues a system message for t, in *envp if the caller made
+ * one beforehand (taken), else in a new one. Returns 0 or GV_ENOMEM. */
+static int
+post_sys(gv__task *t, int tag, gv_id from, int reason, int64_t ref,
+         gv__env **envp)
 {
     actor *a = actor_of(t);
-    gv__env *e = a != NULL ? gv__env_new() : NULL;
-    if (e == NULL) {
-        /* the system lane is never to drop a signal; with no memory for
-         * it, the one thing left that cannot be lost is the exit itself */
-        fprintf(stderr, "grove: no memory for an exit signal to %lld\n",
-                (long long)t->id);
-        gv__kill_task_reason(t, reason != 0 ? reason : GV_ENOMEM);
-        return;
+    gv__env *e = NULL;
+    if (envp != NULL && *envp != NULL) {
+        e = *envp;
+        *envp = NULL;
+    } else if (a != NULL) {
+        e = gv__env_new();
+    }
+    if (a == NULL || e == NULL) {
+        if (e != NULL)
+            gv__env_free(e);
+        return GV_ENOMEM;
     }
     e->tag = tag;
     e->from = from;
     e->reason = reason;
     e->ref = ref;
+    e->len = 0;
+    e->data = NULL;
+    e->free_fn = NULL;
     gv__mailbox_put_sys(&a->mb, e);
+    return 0;
 }
 
-/* exit_signal delivers reason from from to t (Erlang semantics). */
-static void
-exit_signal(gv__task *t, gv_id from, int reason, int untrappable)
+/* exit_signal delivers reason from from to t (Erlang semantics). Returns
+ * 0 or GV_ENOMEM (a trapping t and no envelope). */
+static int
+exit_signal(gv__task *t, gv_id from, int reason, int untrappable,
+            gv__env **envp)
 {
     actor *a = t->ext;
     if (untrappable) {
         gv__kill_task_reason(t, GV_KILLED);
     } else if (a != NULL && a->trap_exit) {
-        post_sys(t, GV_MSG_EXIT, from, reason, 0);
+        return post_sys(t, GV_MSG_EXIT, from, reason, 0, envp);
     } else if (reason != GV_NORMAL) {
         gv__kill_task_reason(t, reason);
     }
+    return 0;
 }
 
 int
@@ -464,8 +491,7 @@ gv_exit_signal(gv_id id, int reason)
     gv__task *t = live(id);
     if (t == NULL)
         return GV_ENOENT;
-    exit_signal(t, S.current->id, reason, reason == GV_KILLED);
-    return 0;
+    return exit_signal(t, S.current->id, reason, reason == GV_KILLED, NULL);
 }
 
 int
@@ -496,14 +522,28 @@ gv_exit_reason(gv_id id)
 
 /* ----------------------------------------------------------------- links */
 
+static void
+node_free(peer_node *n)
+{
+    if (n->env != NULL)
+        gv__env_free(n->env);
+    gv__free(n);
+}
+
+/* node_new makes a node, with the envelope for its signal if with_env. */
 static peer_node *
-node_new(gv_id peer, int64_t ref)
+node_new(gv_id peer, int64_t ref, int with_env)
 {
     peer_node *n = gv__malloc(sizeof *n);
-    if (n != NULL) {
-        n->peer = peer;
-        n->ref = ref;
-        n->next = NULL;
+    if (n == NULL)
+        return NULL;
+    n->peer = peer;
+    n->ref = ref;
+    n->next = NULL;
+    n->env = NULL;
+    if (with_env && (n->env = gv__env_new()) == NULL) {
+        gv__free(n);
+        return NULL;
     }
     return n;
 }
@@ -516,7 +556,7 @@ unlist(peer_node **list, gv_id peer, int64_t ref)
         peer_node *n = *p;
         if ((ref != 0 && n->ref == ref) || (ref == 0 && n->peer == peer)) {
             *p = n->next;
-            gv__free(n);
+            node_free(n);
             return 1;
         }
     }
@@ -540,10 +580,12 @@ link_tasks(gv__task *self, gv__task *t)
         return GV_ENOMEM;
     if (self == t || listed(a->links, t->id))
         return 0;
-    peer_node *na = node_new(t->id, 0), *nb = node_new(self->id, 0);
+    peer_node *na = node_new(t->id, 0, 1), *nb = node_new(self->id, 0, 1);
     if (na == NULL || nb == NULL) {
-        gv__free(na);
-        gv__free(nb);
+        if (na != NULL)
+            node_free(na);
+        if (nb != NULL)
+            node_free(nb);
         return GV_ENOMEM;
     }
     na->next = a->links;
@@ -563,8 +605,7 @@ gv_link(gv_id id)
     if (t == NULL) {
         if (actor_of(self) == NULL)
             return GV_ENOMEM;
-        exit_signal(self, id, GV_ENOENT, 0); /* noproc */
-        return 0;
+        return exit_signal(self, id, GV_ENOENT, 0, NULL); /* noproc */
     }
     return link_tasks(self, t);
 }
@@ -589,19 +630,25 @@ gv_unlink(gv_id id)
 static int
 monitor_task(gv__task *self, gv_id id, int64_t *refp)
 {
+    int rc;
     actor *a = actor_of(self);
     if (a == NULL)
         return GV_ENOMEM;
     int64_t ref = ++next_ref;
     gv__task *t = live(id);
     if (t == NULL) {
-        post_sys(self, GV_MSG_DOWN, id, GV_ENOENT, ref); /* noproc */
+        rc = post_sys(self, GV_MSG_DOWN, id, GV_ENOENT, ref, NULL); /* noproc */
+        if (rc != 0)
+            return rc;
     } else {
         actor *b = actor_of(t);
-        peer_node *mine = node_new(id, ref), *theirs = node_new(self->id, ref);
+        peer_node *mine = node_new(id, ref, 0);
+        peer_node *theirs = node_new(self->id, ref, 1);
         if (b == NULL || mine == NULL || theirs == NULL) {
-            gv__free(mine);
-            gv__free(theirs);
+            if (mine != NULL)
+                node_free(mine);
+            if (theirs != NULL)
+                node_free(theirs);
             return GV_ENOMEM;
         }
         mine->next = a->monitoring;
@@ -827,7 +874,7 @@ free_nodes(peer_node *n)
 {
     while (n != NULL) {
         peer_node *next = n->next;
-        gv__free(n);
+        node_free(n);
         n = next;
     }
 }
@@ -873,14 +920,14 @@ hook_finished(gv__task *t)
         gv__task *p = live(n->peer);
         if (p != NULL && p->ext != NULL) {
             unlist(&((actor *)p->ext)->monitoring, t->id, n->ref);
-            post_sys(p, GV_MSG_DOWN, t->id, reason, n->ref);
+            post_sys(p, GV_MSG_DOWN, t->id, reason, n->ref, &n->env);
         }
     }
     for (peer_node *n = links; n != NULL; n = n->next) {
         gv__task *p = live(n->peer);
         if (p != NULL && p->ext != NULL) {
             unlist(&((actor *)p->ext)->links, t->id, 0);
-            exit_signal(p, t->id, reason, 0);
+            exit_signal(p, t->id, reason, 0, &n->env);
         }
     }
     free_nodes(links);

@@ -380,8 +380,8 @@ enum gv_overflow {
  * GV_ETIMEDOUT/GV_ECANCELED while blocked, by the receiver's overflow
  * policy; GV_EINVAL; GV_ENOMEM. Any thread may send: from a thread grove
  * does not run the message is queued without blocking and delivered by
- * grove's thread, which drops it if the receiver is gone or full (counted
- * in gv_mailbox_info's dropped); the send returns 0 or GV_ENOMEM. */
+ * grove's thread, which drops it if the receiver is gone, or full (then
+ * counted in gv_mailbox_info's dropped); the send returns 0 or GV_ENOMEM. */
 GV_EXTERN int gv_send(gv_id to, int tag, const void *data, size_t len,
                       int64_t deadline);
 
@@ -393,8 +393,10 @@ GV_EXTERN int gv_send_owned(gv_id to, int tag, void *data, size_t len,
                             void (*free_fn)(void *), int64_t deadline);
 
 /* gv_recv takes the next message: system lane first, then the oldest of
- * the user lane. Returns 0, GV_ETIMEDOUT, GV_ECANCELED or GV_ETHREAD. The
- * caller owns *m and releases it with gv_msg_free. */
+ * the user lane. Returns 0, GV_ETIMEDOUT, GV_ECANCELED, GV_EINVAL,
+ * GV_ENOMEM or GV_ETHREAD. The caller owns *m and releases it with
+ * gv_msg_free. Since any thread may send, a receive is never taken for a
+ * deadlock: a receive nobody will feed lasts until its deadline. */
 GV_EXTERN int gv_recv(gv_msg *m, int64_t deadline);
 
 /* gv_recv_tags is a selective receive (Erlang's receive): the oldest
@@ -458,8 +460,10 @@ GV_EXTERN int gv_trap_exit(bool on);
 
 /* gv_exit_signal sends an exit signal with reason to id, as if a linked
  * actor had exited with it (Erlang's exit/2): GV_NORMAL is ignored unless
- * id traps exits; GV_KILLED kills even a trapping actor. Returns 0 or
- * GV_ENOENT. */
+ * id traps exits. Sent this way, and only this way, GV_KILLED kills even a
+ * trapping actor; an actor killed so exits with GV_KILLED, which its own
+ * trapping partners get as a GV_MSG_EXIT like any other reason. Returns 0,
+ * GV_ENOENT or GV_ENOMEM. */
 GV_EXTERN int gv_exit_signal(gv_id id, int reason);
 
 /* gv_spawn_link spawns and links in one step: the child cannot exit

@@ -249,8 +249,12 @@ gv__mailbox_recv(gv__mailbox *mb, gv_msg *m,
         }
         scanned = prev;
         removals = mb->removals;
+        /* any thread may send: a receive is a wait another thread can end,
+         * never a deadlock */
         mb->receiving = 1;
+        gv__remote_wait(+1);
         int rc = gv__park(deadline);
+        gv__remote_wait(-1);
         mb->receiving = 0;
         if (rc != 0)
             return rc;

@@ -80,11 +80,9 @@ gv_notifier_wait(gv_notifier *n, int64_t deadline)
         if (atomic_exchange_explicit(&n->posted, 0, memory_order_acq_rel))
             return 0;
         n->waiter = t;
-        if (S.remote_waiters++ == 0)
-            uv_ref((uv_handle_t *)&S.async);
+        gv__remote_wait(+1);
         rc = gv__park(deadline);
-        if (--S.remote_waiters == 0)
-            uv_unref((uv_handle_t *)&S.async);
+        gv__remote_wait(-1);
         n->waiter = NULL;
         if (rc != 0)
             return rc;

@@ -931,6 +931,15 @@ gv__drain_remote(void)
     }
 }
 
+void
+gv__remote_wait(int delta)
+{
+    if (delta > 0 && S.remote_waiters++ == 0)
+        uv_ref((uv_handle_t *)&S.async);
+    else if (delta < 0 && --S.remote_waiters == 0)
+        uv_unref((uv_handle_t *)&S.async);
+}
+
 static void
 async_cb(uv_async_t *h)
 {

@@ -235,6 +235,10 @@ typedef struct gv__remote {
 /* gv__remote_post queues r (once until drained) and wakes the loop. Any
  * thread. */
 void gv__remote_post(gv__remote *r);
+/* gv__remote_wait marks the start (+1) or end (-1) of a wait that another
+ * thread may end (a notifier, a mailbox): while one lasts the loop counts
+ * as alive, so it is never taken for a deadlock. */
+void gv__remote_wait(int delta);
 
 /* ------------------------------------------------------------- scheduler */
 
