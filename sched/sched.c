@@ -1105,6 +1105,8 @@ gv_shutdown(void)
     while (S.unfinished > 0) {
         S.shutdown_waiter = self;
         int rc = park_common(until);
+        if (rc == GV_ENOMEM) /* no room in the deadline heap: wait anyway */
+            rc = park_common(GV_FOREVER);
         S.shutdown_waiter = NULL;
         if (rc == GV_ETIMEDOUT || rc == GV_EDEADLK) {
             if (S.unfinished > 0 && rc == GV_ETIMEDOUT)
