@@ -832,6 +832,13 @@ hub_poll(void)
 {
     int block = S.runq_head == NULL;
     arm_timer();
+    if (block) {
+        /* a task waiting for another thread keeps the loop alive */
+        if (S.remote_waiters > 0)
+            uv_ref((uv_handle_t *)&S.async);
+        else
+            uv_unref((uv_handle_t *)&S.async);
+    }
     S.in_poll = 1;
     uv_run(&S.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
     S.in_poll = 0;
@@ -929,15 +936,6 @@ gv__drain_remote(void)
         fifo->cb(fifo);
         fifo = n;
     }
-}
-
-void
-gv__remote_wait(int delta)
-{
-    if (delta > 0 && S.remote_waiters++ == 0)
-        uv_ref((uv_handle_t *)&S.async);
-    else if (delta < 0 && --S.remote_waiters == 0)
-        uv_unref((uv_handle_t *)&S.async);
 }
 
 static void

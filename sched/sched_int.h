@@ -237,8 +237,9 @@ typedef struct gv__remote {
 void gv__remote_post(gv__remote *r);
 /* gv__remote_wait marks the start (+1) or end (-1) of a wait that another
  * thread may end (a notifier, a mailbox): while one lasts the loop counts
- * as alive, so it is never taken for a deadlock. */
-void gv__remote_wait(int delta);
+ * as alive, so it is never taken for a deadlock. (Only a counter: the hub
+ * refs its async handle by it before it blocks.) */
+#define gv__remote_wait(delta) (gv__S.remote_waiters += (delta))
 
 /* ------------------------------------------------------------- scheduler */
 
@@ -272,7 +273,7 @@ typedef struct gv__sched {
     /* foreign threads */
     uv_async_t async;
     gv__remote *_Atomic remote_head;
-    uint64_t remote_waiters; /* tasks that only a foreign thread can wake */
+    int64_t remote_waiters; /* tasks another thread may wake */
     /* compact mode */
     gv__stack *shared;
     gv__task *shared_owner;
