@@ -594,7 +594,9 @@ typedef struct gv_sup_spec {
  * starts the children in order (for GV_SIMPLE_ONE_FOR_ONE, children[0] is
  * the template and none starts). Returns once all have started: its id,
  * or the error of the child that failed to start (the ones started before
- * are stopped), GV_EINVAL, GV_ENOMEM. */
+ * are stopped), GV_EINVAL, GV_ENOMEM. The supervisor's record is detached:
+ * no gv_release; its id reads as stale once it has exited. It stops (its
+ * children first) when the caller exits, for any reason, as in OTP. */
 GV_EXTERN gv_id gv_supervisor_start(const gv_sup_spec *spec,
                                     const gv_child_spec *children, size_t n);
 
