@@ -104,7 +104,7 @@ static char *slab_next, *slab_end;
 static gv__task *
 slab_alloc(void)
 {
-    size_t rec = (sizeof(gv__task) + 63) & ~(size_t)63;
+    size_t rec = (sizeof(gv__task) + 15) & ~(size_t)15;
     if (slab_next == NULL || slab_next + rec > slab_end) {
         slab *sl = gv__malloc(sizeof *sl);
         if (sl == NULL)
