@@ -295,10 +295,25 @@ gv_recv(gv_msg *m, int64_t deadline)
     /* The common case: a message waiting, nothing on the system lane. */
     gv__task *self = gv__home ? S.current : NULL;
     actor *a = self != NULL ? self->ext : NULL;
-    if (GV_LIKELY(a != NULL && m != NULL && a->mb.head != NULL &&
-                  a->mb.sys_head == NULL && !(self->flags & GV__F_CANCELED))) {
-        gv__mailbox_take_head(&a->mb, m);
-        return 0;
+    if (GV_LIKELY(a != NULL && m != NULL && a->mb.sys_head == NULL &&
+                  !(self->flags & GV__F_CANCELED))) {
+        if (a->mb.head == NULL) {
+            /* nothing yet: wait for the next message (any thread may send,
+             * so this is a wait another thread can end) */
+            a->mb.receiving = 1;
+            gv__remote_wait(+1);
+            int rc = gv__park(deadline);
+            gv__remote_wait(-1);
+            a->mb.receiving = 0;
+            if (rc != 0) {
+                msg_clear(m);
+                return rc;
+            }
+        }
+        if (GV_LIKELY(a->mb.head != NULL && a->mb.sys_head == NULL)) {
+            gv__mailbox_take_head(&a->mb, m);
+            return 0;
+        }
     }
     int rc = recv_setup(m, &a);
     if (rc != 0)

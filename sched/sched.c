@@ -741,7 +741,7 @@ compact_reserve(gv__task *t)
     return 0;
 }
 
-static int
+static inline __attribute__((always_inline)) int
 park_common(int64_t d)
 {
     gv__task *t = S.current;
