@@ -81,6 +81,27 @@ gv__env *gv__env_new_any(void);
 void gv__env_free(gv__env *e);
 int gv__env_copy_heap(gv__env *e, const void *data, size_t len);
 
+/* gv__copy_small copies n <= GV_MSG_INLINE bytes without a call into
+ * libc: fixed-size moves, the last one overlapping. */
+static inline void
+gv__copy_small(unsigned char *d, const unsigned char *s, size_t n)
+{
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            __builtin_memcpy(d + i, s + i, 8);
+        if (i < n)
+            __builtin_memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        __builtin_memcpy(d, s, 4);
+        __builtin_memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 /* gv__env_copy puts a copy of data in e: inline when it fits. Returns 0 or
  * GV_ENOMEM. Any thread. */
 static inline int
@@ -89,8 +110,8 @@ gv__env_copy(gv__env *e, const void *data, size_t len)
     if (GV_UNLIKELY(len > GV_MSG_INLINE))
         return gv__env_copy_heap(e, data, len);
     e->len = len;
-    if (len != 0 && data != NULL)
-        __builtin_memcpy(e->buf, data, len);
+    if (data != NULL)
+        gv__copy_small(e->buf, data, len);
     return 0;
 }
 /* gv__env_payload_free frees payloads gv__env_copy put on the heap. */
