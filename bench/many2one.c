@@ -48,13 +48,17 @@ main(int argc, char **argv)
     long total = SENDERS * per_sender;
     const char *mode = argc > 2 ? argv[2] : "unbounded";
     const char *name = "many2one";
-    if (strcmp(mode, "cap1024") == 0) {
-        int rc = gv_mailbox_set(1024, GV_OVERFLOW_BLOCK);
+    static char capname[64];
+    if (strncmp(mode, "cap", 3) == 0 && atol(mode + 3) > 0) {
+        /* capN: the receiver's mailbox bounded to N, senders wait for room
+         * (cap1 is the nearest to Go's unbuffered channel) */
+        int rc = gv_mailbox_set((size_t)atol(mode + 3), GV_OVERFLOW_BLOCK);
         if (rc != 0)
             bench_die("gv_mailbox_set", rc);
-        name = "many2one_cap1024";
+        snprintf(capname, sizeof capname, "many2one_%s", mode);
+        name = capname;
     } else if (strcmp(mode, "unbounded") != 0) {
-        fprintf(stderr, "usage: %s [N] [unbounded|cap1024]\n", argv[0]);
+        fprintf(stderr, "usage: %s [N] [unbounded|capN]\n", argv[0]);
         return 2;
     }
     receiver = gv_self();
