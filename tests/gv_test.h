@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -344,6 +345,79 @@ gvt_describe_status(int status, char *buf, size_t cap)
     else
         snprintf(buf, cap, "status 0x%x", status);
     return buf;
+}
+
+/* ---------------------------------------------------- out-of-memory sweeps
+ *
+ * A sweep runs a program once per N = 1, 2, 3, ... in a forked child whose
+ * allocator fails the Nth allocation (or every one from the Nth on), and
+ * stops at the first run that reached no Nth allocation. Each child
+ * reports through its exit status what gvt_oom_verdict found. */
+enum {
+    GVT_RUN_OK_INJECTED = 0, /* the Nth allocation failed; all went well */
+    GVT_RUN_OK_CLEAN = 1,    /* fewer than N allocations: the sweep is done */
+    GVT_RUN_BAD_RESULT = 2,  /* a call returned something else than ok/ENOMEM */
+    GVT_RUN_LEAK = 3,        /* allocations left after gv_shutdown */
+    GVT_RUN_NO_ALLOCS = 4,   /* the allocator was never used */
+    GVT_RUN_SETUP = 5,       /* gv_set_allocator refused */
+};
+
+/* gvt_oom_verdict judges a run after gv_shutdown: bad is what the program
+ * said of its own results (bad_what its words). */
+static inline int
+gvt_oom_verdict(long n, int bad, const char *bad_what)
+{
+    long allocs = atomic_load(&gvt_alloc_st.allocs);
+    long frees = atomic_load(&gvt_alloc_st.frees);
+    if (bad) {
+        fprintf(stderr, "N=%ld: %s\n", n, bad_what);
+        return GVT_RUN_BAD_RESULT;
+    }
+    if (allocs != frees) {
+        fprintf(stderr, "N=%ld: %ld allocations, %ld frees (%ld leaked)\n", n,
+                allocs, frees, allocs - frees);
+        return GVT_RUN_LEAK;
+    }
+    if (atomic_load(&gvt_alloc_st.attempts) == 0)
+        return GVT_RUN_NO_ALLOCS;
+    return atomic_load(&gvt_alloc_st.failed) ? GVT_RUN_OK_INJECTED
+                                             : GVT_RUN_OK_CLEAN;
+}
+
+static inline bool
+gvt_exited_with(int st, int code)
+{
+    return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == code;
+}
+
+/* gvt_oom_sweep sweeps child (which takes N as its argument) over N and
+ * asserts that every run went well. */
+static inline void
+gvt_oom_sweep(int (*child)(void *), long max_sweep, int child_ms)
+{
+    int failures = 0;
+    long n;
+    char err[4096];
+    for (n = 1; n <= max_sweep; n++) {
+        int st = gvt_run_child(child, (void *)(intptr_t)n, child_ms, err,
+                               sizeof err);
+        if (gvt_exited_with(st, GVT_RUN_OK_CLEAN))
+            break;
+        if (gvt_exited_with(st, GVT_RUN_OK_INJECTED))
+            continue;
+        char d[96];
+        if (failures < 10)
+            print_error("allocation %ld failing: child %s\n%s", n,
+                        gvt_describe_status(st, d, sizeof d), err);
+        failures++;
+        if (gvt_exited_with(st, GVT_RUN_NO_ALLOCS) ||
+            gvt_exited_with(st, GVT_RUN_SETUP))
+            break; /* the sweep cannot tell anything */
+    }
+    print_message("swept %ld allocation points: %d failed\n", n, failures);
+    assert_true(n <= max_sweep);
+    assert_true(n > 1);
+    assert_int_equal(failures, 0);
 }
 
 /* assert_child_exited_0(status, errbuf): the child ran to exit(0). */

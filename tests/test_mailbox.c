@@ -1477,15 +1477,6 @@ test_messages_left_at_shutdown_are_freed(void **state)
 #define MAX_SWEEP 3000
 #define CHILD_MS (4000 * GVT_SLOW)
 
-enum {
-    RUN_OK_INJECTED = 0,
-    RUN_OK_CLEAN = 1,
-    RUN_BAD_RESULT = 2,
-    RUN_LEAK = 3,
-    RUN_NO_ALLOCS = 4,
-    RUN_SETUP = 5,
-};
-
 static int bad;
 static char bad_what[256];
 static int owned_made; /* owned payloads the caller handed over */
@@ -1714,64 +1705,25 @@ oom_child(void *arg)
     int r = gv_set_allocator(&gvt_allocator);
     if (r != 0) {
         fprintf(stderr, "gv_set_allocator: %s\n", gv_err_name(r));
-        return RUN_SETUP;
+        return GVT_RUN_SETUP;
     }
     int b = oom_program();
     gv_shutdown();
-    long allocs = atomic_load(&gvt_alloc_st.allocs);
-    long frees = atomic_load(&gvt_alloc_st.frees);
-    long failed = atomic_load(&gvt_alloc_st.failed);
-    if (b) {
-        fprintf(stderr, "N=%ld: %s\n", n, bad_what);
-        return RUN_BAD_RESULT;
-    }
-    if (allocs != frees) {
-        fprintf(stderr, "N=%ld: %ld allocations, %ld frees (%ld leaked)\n", n,
-                allocs, frees, allocs - frees);
-        return RUN_LEAK;
-    }
-    if (atomic_load(&owned_frees) != owned_made) {
+    int v = gvt_oom_verdict(n, b, bad_what);
+    if ((v == GVT_RUN_OK_INJECTED || v == GVT_RUN_OK_CLEAN) &&
+        atomic_load(&owned_frees) != owned_made) {
         fprintf(stderr, "N=%ld: %d owned payloads, %d freed\n", n, owned_made,
                 atomic_load(&owned_frees));
-        return RUN_LEAK;
+        return GVT_RUN_LEAK;
     }
-    if (allocs == 0)
-        return RUN_NO_ALLOCS;
-    return failed ? RUN_OK_INJECTED : RUN_OK_CLEAN;
-}
-
-static bool
-exited_with(int st, int code)
-{
-    return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == code;
+    return v;
 }
 
 static void
 test_every_allocation_failure_is_enomem_and_nothing_leaks(void **state)
 {
     (void)state;
-    int failures = 0;
-    long n;
-    char err[4096];
-    for (n = 1; n <= MAX_SWEEP; n++) {
-        int st = gvt_run_child(oom_child, (void *)(intptr_t)n, CHILD_MS, err,
-                               sizeof err);
-        if (exited_with(st, RUN_OK_CLEAN))
-            break;
-        if (exited_with(st, RUN_OK_INJECTED))
-            continue;
-        char d[96];
-        if (failures < 10)
-            print_error("allocation %ld failing: child %s\n%s", n,
-                        gvt_describe_status(st, d, sizeof d), err);
-        failures++;
-        if (exited_with(st, RUN_NO_ALLOCS) || exited_with(st, RUN_SETUP))
-            break;
-    }
-    print_message("swept %ld allocation points: %d failed\n", n, failures);
-    assert_true(n <= MAX_SWEEP);
-    assert_true(n > 1);
-    assert_int_equal(failures, 0);
+    gvt_oom_sweep(oom_child, MAX_SWEEP, CHILD_MS);
 }
 
 static void

@@ -20,14 +20,6 @@
 #define CHILD_MS (4000 * GVT_SLOW)
 
 /* what a run found; the child reports through its exit status */
-enum {
-    RUN_OK_INJECTED = 0, /* the Nth allocation failed; all went well */
-    RUN_OK_CLEAN = 1,    /* fewer than N allocations: the sweep is done */
-    RUN_BAD_RESULT = 2,  /* a call returned something else than ok/ENOMEM */
-    RUN_LEAK = 3,        /* allocations left after gv_shutdown */
-    RUN_NO_ALLOCS = 4,   /* the allocator was never used */
-    RUN_SETUP = 5,       /* gv_set_allocator refused */
-};
 
 static int bad;
 static char bad_what[256];
@@ -233,79 +225,18 @@ child_run(void *arg)
     int r = gv_set_allocator(&gvt_allocator);
     if (r != 0) {
         fprintf(stderr, "gv_set_allocator: %s\n", gv_err_name(r));
-        return RUN_SETUP;
+        return GVT_RUN_SETUP;
     }
     int b = small_program();
     gv_shutdown();
-    long allocs = atomic_load(&gvt_alloc_st.allocs);
-    long frees = atomic_load(&gvt_alloc_st.frees);
-    long failed = atomic_load(&gvt_alloc_st.failed);
-    if (b) {
-        fprintf(stderr, "N=%ld: %s\n", n, bad_what);
-        return RUN_BAD_RESULT;
-    }
-    if (allocs != frees) {
-        fprintf(stderr, "N=%ld: %ld allocations, %ld frees (%ld leaked)\n", n,
-                allocs, frees, allocs - frees);
-        return RUN_LEAK;
-    }
-    if (allocs == 0)
-        return RUN_NO_ALLOCS;
-    return failed ? RUN_OK_INJECTED : RUN_OK_CLEAN;
-}
-
-static bool
-exited_with(int st, int code)
-{
-    return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == code;
+    return gvt_oom_verdict(n, b, bad_what);
 }
 
 static void
 test_every_allocation_failure_is_enomem_and_nothing_leaks(void **state)
 {
     (void)state;
-    int failures = 0, hangs = 0;
-    long n;
-    char err[4096];
-    for (n = 1; n <= MAX_SWEEP; n++) {
-        int st = gvt_run_child(child_run, (void *)(intptr_t)n, CHILD_MS, err,
-                               sizeof err);
-        if (st == GVT_CHILD_TIMEOUT) {
-            /* a hang: is it the injected failure's, or one that happens
-             * without it (see test_sched's timer test)? Run N again. */
-            int again = gvt_run_child(child_run, (void *)(intptr_t)n, CHILD_MS,
-                                      err, sizeof err);
-            if (exited_with(again, RUN_OK_INJECTED) ||
-                exited_with(again, RUN_OK_CLEAN)) {
-                print_error("allocation %ld failing: the child hung once, "
-                            "then passed: a hang not caused by the "
-                            "injected failure\n",
-                            n);
-                hangs++;
-                if (exited_with(again, RUN_OK_CLEAN))
-                    break;
-                continue;
-            }
-            st = again;
-        }
-        if (exited_with(st, RUN_OK_CLEAN))
-            break;
-        if (exited_with(st, RUN_OK_INJECTED))
-            continue;
-        char d[96];
-        if (failures < 25)
-            print_error("allocation %ld failing: child %s\n%s", n,
-                        gvt_describe_status(st, d, sizeof d), err);
-        failures++;
-        if (exited_with(st, RUN_NO_ALLOCS) || exited_with(st, RUN_SETUP))
-            break; /* the sweep cannot tell anything */
-    }
-    print_message("swept %ld allocation points: %d failed, %d hung once\n", n,
-                  failures, hangs);
-    assert_true(n <= MAX_SWEEP);
-    assert_true(n > 1); /* the program allocates at all */
-    assert_int_equal(failures, 0);
-    assert_int_equal(hangs, 0);
+    gvt_oom_sweep(child_run, MAX_SWEEP, CHILD_MS);
 }
 
 static void
