@@ -23,6 +23,7 @@
  * A kill with a reason is grove's sticky cancellation (sched/) carrying
  * that reason, so the killed actor still unwinds by returning.
  */
+#include "actor_int.h"
 #include "mailbox.h"
 
 #include <string.h>
@@ -683,6 +684,15 @@ gv_monitor(gv_id id, int64_t *refp)
     if (rc != 0)
         return rc;
     return monitor_task(S.current, id, refp);
+}
+
+int
+gv__monitor_as(gv_id watcher, gv_id target, int64_t *refp)
+{
+    gv__task *w = live(watcher);
+    if (w == NULL)
+        return GV_ENOENT;
+    return monitor_task(w, target, refp);
 }
 
 int

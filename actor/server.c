@@ -27,7 +27,8 @@
  * other. Replies need no magic: they go to the call's private proxy.
  *
  * Calls never hang (CAF #442/#1466). A call is waited for by a small
- * proxy task spawned for it: the proxy monitors the server, the caller
+ * proxy task spawned for it: the proxy monitors the server (set up by the
+ * caller on the proxy's behalf before anything runs), the caller
  * sends the request (so send errors and per-sender order stay the
  * caller's) naming the proxy as the address for the reply, and the proxy
  * selectively waits for the reply carrying the call's reference or the
@@ -89,7 +90,7 @@
  *  - Each call's proxy is a task: gv_stats counts it.
  */
 #include "grove.h"
-#include "sched_int.h"
+#include "actor_int.h"
 
 #include <limits.h>
 #include <stdatomic.h>
@@ -487,6 +488,7 @@ gv_server_start(const gv_server_ops *ops, void *arg, const gv_spawn_opts *opts)
 typedef struct call_rec {
     gv_id server;
     int64_t ref;
+    int64_t mref;   /* the proxy's monitor on the server, set up for it */
     int rc;         /* the proxy's outcome: 0 (reply), GV_ENOENT (DOWN)... */
     int reason;     /* the DOWN's exit reason */
     bool running;   /* the proxy has begun */
@@ -569,10 +571,7 @@ call_proxy(void *arg)
 {
     call_rec *c = arg;
     c->running = true;
-    int64_t mref = 0;
-    int rc = gv_monitor(c->server, &mref);
-    if (rc == 0)
-        rc = call_wait(c, mref);
+    int rc = call_wait(c, c->mref);
     c->rc = rc;
     if (c->abandoned) {
         call_free(c);
@@ -650,6 +649,13 @@ gv_call(gv_id server, int tag, const void *data, size_t len, gv_msg *reply,
     if (proxy < 0) {
         gv__free(c);
         return (int)proxy;
+    }
+    /* The proxy watches the server before the request leaves: the server
+     * may run, and die, before the proxy first does. */
+    int mrc = gv__monitor_as(proxy, server, &c->mref);
+    if (mrc != 0) {
+        call_end(proxy, c, GV_ECANCELED, reply); /* any nonzero: give up */
+        return mrc;
     }
 
     unsigned char trl[CALL_TRL];

@@ -134,7 +134,7 @@ gv__mailbox_append(gv__mailbox *mb, gv__env *e)
     if (++mb->len > mb->high_water)
         mb->high_water = mb->len;
     if (mb->receiving)
-        gv__ready(mb->owner, 0);
+        gv__ready_next(mb->owner, 0);
 }
 
 int gv__mailbox_put_full(gv__mailbox *mb, gv__env *e);

@@ -49,7 +49,8 @@
 #define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)0)
 #endif
 
-#define GV__BUDGET 1024 /* switches between two polls */
+#define GV__BUDGET 1024       /* switches between two polls */
+#define GV__RUNNEXT_STREAK 64 /* message wake-ups run ahead in a row */
 #define GV__HUB_STACK (128 * 1024)
 #define GV__SWAPPER_STACK (32 * 1024)
 #define GV__RECORD_CACHE 4096
@@ -300,7 +301,20 @@ gv__task_maybe_free(gv__task *t)
 static inline __attribute__((always_inline)) gv__task *
 runq_pop(void)
 {
-    gv__task *t;
+    gv__task *t = S.runnext;
+    if (t != NULL) {
+        S.runnext = NULL;
+        if (GV_LIKELY(++S.runnext_streak <= GV__RUNNEXT_STREAK ||
+                      S.runq_head == NULL)) {
+            t->flags &= ~GV__F_INRUNQ;
+            if (GV_LIKELY(t->state != GV__DONE))
+                return t;
+            maybe_free(t);
+        } else {
+            gv__runq_push(t); /* the queue's turn */
+        }
+    }
+    S.runnext_streak = 0;
     while ((t = S.runq_head) != NULL) {
         S.runq_head = t->next;
         if (S.runq_head == NULL)
@@ -699,7 +713,7 @@ task_entry(void)
         }
         /* Run the next fresh task right here on this stack if it wants the
          * same kind: no switch, no stack from the pool. */
-        gv__task *n = S.runq_head;
+        gv__task *n = S.runnext == NULL ? S.runq_head : NULL;
         if (n != NULL && n->state == GV__QUEUED && S.budget > 1 &&
             same_stack_kind(t, n) && n->stack == NULL &&
             (t->stack == NULL || !gv__stack_overflowed(t->stack))) {
@@ -830,7 +844,7 @@ gv__exit_current(void)
 static void
 hub_poll(void)
 {
-    int block = S.runq_head == NULL;
+    int block = S.runq_head == NULL && S.runnext == NULL;
     arm_timer();
     if (block) {
         /* a task waiting for another thread keeps the loop alive */
@@ -843,7 +857,8 @@ hub_poll(void)
     uv_run(&S.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
     S.in_poll = 0;
     fire_expired();
-    if (block && S.runq_head == NULL && !uv_loop_alive(&S.loop)) {
+    if (block && S.runq_head == NULL && S.runnext == NULL &&
+        !uv_loop_alive(&S.loop)) {
         /* Every task is parked and nothing in the loop can wake any of
          * them: tell main rather than sleep forever. */
         if (S.main->state == GV__PARKED)

@@ -251,6 +251,8 @@ typedef struct gv__sched {
     gv__task hub;
     gv__task swapper;
     gv__task *runq_head, *runq_tail;
+    gv__task *runnext;  /* runs before the queue: woken by a message */
+    int runnext_streak; /* tasks taken from runnext in a row */
     int budget;
     gv__task *zombie; /* finished task whose stack/record wait for the next
                          context to reclaim them */
@@ -337,6 +339,28 @@ gv__ready(gv__task *t, int code)
 /* gv__yield puts the caller at the back of the run queue and runs the
  * others. Returns 0, GV_ECANCELED, GV_ETIMEDOUT (scope) or GV_ENOMEM. */
 int gv__yield(void);
+/* gv__ready_next is gv__ready for a task woken by a message: it runs
+ * next, ahead of the queue (as Go's runnext), so a receiver drains what a
+ * sender queued before the sender's peers queue more. Tasks that keep
+ * waking each other cannot starve the queue: after GV__RUNNEXT_STREAK of
+ * them in a row, the next one queues at the back like anyone else. */
+static inline void
+gv__ready_next(gv__task *t, int code)
+{
+    if (t->state != GV__PARKED)
+        return;
+    t->park_result = code;
+    t->state = GV__RUNNABLE;
+    if (gv__S.runnext == NULL) {
+        gv__S.runnext = t;
+        t->flags |= GV__F_INRUNQ;
+    } else {
+        gv__runq_push(t); /* the slot is taken: wake-ups keep their order */
+    }
+    if (GV_UNLIKELY(t->heap_index != 0 || gv__S.in_poll))
+        gv__ready_slow(t);
+}
+
 /* gv__lookup finds the live record of an id; NULL for a stale one or
  * off grove's thread. */
 static inline gv__task *
