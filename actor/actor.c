@@ -174,15 +174,12 @@ foreign_send(gv_id to, int tag, const void *data, size_t len, void *owned,
     return 0;
 }
 
-static uint64_t foreign_dropped; /* foreign sends to actors gone */
-
 static void
 deliver_foreign(gv__env *e)
 {
     gv__task *t = live(e->to);
     actor *a = t != NULL ? actor_of(t) : NULL;
-    if (a == NULL) {
-        foreign_dropped++;
+    if (a == NULL) { /* gone: dropped, as grove.h says */
         gv__env_free(e);
         return;
     }

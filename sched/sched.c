@@ -801,12 +801,6 @@ yield_now(void)
 }
 
 int
-gv__yield(void)
-{
-    return yield_now();
-}
-
-int
 gv_sleep(int64_t ms)
 {
     int rc = gv__init();
@@ -1104,14 +1098,12 @@ gv_shutdown(void)
         return;
     gv__task *self = S.current;
     if (self != S.main) {
-        S.shutting_down = 1;
         kill_others(self, S.main);
         self->flags |= GV__F_CANCELED;
         if (S.main->state == GV__PARKED)
             gv__ready(S.main, GV_ECANCELED);
         return;
     }
-    S.shutting_down = 1;
     kill_others(self, NULL);
     uv_update_time(&S.loop);
     int64_t until = (int64_t)uv_now(&S.loop) + GV__SHUTDOWN_GRACE;

@@ -283,7 +283,6 @@ typedef struct gv__sched {
     int in_poll; /* the hub is inside uv_run */
     /* shutdown */
     gv__task *shutdown_waiter;
-    int shutting_down;
     uint64_t switches, spawned;
 } gv__sched;
 
@@ -336,9 +335,6 @@ gv__ready(gv__task *t, int code)
     if (GV_UNLIKELY(t->heap_index != 0 || gv__S.in_poll))
         gv__ready_slow(t);
 }
-/* gv__yield puts the caller at the back of the run queue and runs the
- * others. Returns 0, GV_ECANCELED, GV_ETIMEDOUT (scope) or GV_ENOMEM. */
-int gv__yield(void);
 /* gv__ready_next is gv__ready for a task woken by a message: it runs
  * next, ahead of the queue (as Go's runnext), so a receiver drains what a
  * sender queued before the sender's peers queue more. Tasks that keep
