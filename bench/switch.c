@@ -4,9 +4,9 @@
  *    yield path (run queue, loop poll) with no other task to switch to.
  *  - pingpong_notifier: main and one task hand a gv_notifier flag back and
  *    forth N times: park + ready + one switch per message (ns per message,
- *    2N messages, as the peers count their channel ping-pong). grove has no
- *    mailbox yet, so this is the closest thing to the peers' "pingpong"; it
- *    is not the same figure and run.sh does not ratio it.
+ *    2N messages, as the peers count their channel ping-pong): the floor
+ *    under bench_pingpong's mailbox messages, without envelopes or
+ *    payloads. run.sh does not ratio it.
  *
  * Usage: bench_switch [N]   (default 2,000,000)
  */
