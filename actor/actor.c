@@ -202,7 +202,7 @@ gv_send(gv_id to, int tag, const void *data, size_t len, int64_t deadline)
     gv__task *t = gv__lookup(to);
     actor *a = t != NULL ? t->ext : NULL;
     if (GV_LIKELY(a != NULL && t->state != GV__DONE && len <= GV_MSG_INLINE &&
-                  (a->mb.capacity == 0 || a->mb.len < a->mb.capacity))) {
+                  (a->mb.capacity == 0 || a->mb.user.len < a->mb.capacity))) {
         gv__env *e = gv__env_new();
         if (GV_UNLIKELY(e == NULL))
             return GV_ENOMEM;
@@ -293,9 +293,9 @@ gv_recv(gv_msg *m, int64_t deadline)
     /* The common case: a message waiting, nothing on the system lane. */
     gv__task *self = gv__home ? S.current : NULL;
     actor *a = self != NULL ? self->ext : NULL;
-    if (GV_LIKELY(a != NULL && m != NULL && a->mb.sys_head == NULL &&
+    if (GV_LIKELY(a != NULL && m != NULL && a->mb.sys.head == NULL &&
                   !(self->flags & GV__F_CANCELED))) {
-        if (a->mb.head == NULL) {
+        if (a->mb.user.head == NULL) {
             /* nothing yet: wait for the next message (any thread may send,
              * so this is a wait another thread can end) */
             a->mb.receiving = 1;
@@ -308,7 +308,7 @@ gv_recv(gv_msg *m, int64_t deadline)
                 return rc;
             }
         }
-        if (GV_LIKELY(a->mb.head != NULL && a->mb.sys_head == NULL)) {
+        if (GV_LIKELY(a->mb.user.head != NULL && a->mb.sys.head == NULL)) {
             gv__mailbox_take_head(&a->mb, m);
             return 0;
         }
@@ -400,7 +400,7 @@ gv_mailbox_set(size_t capacity, int overflow)
     a->mb.overflow = overflow;
     /* room may have appeared for blocked senders */
     while (!gv__list_empty(&a->mb.senders) &&
-           (capacity == 0 || a->mb.len < capacity)) {
+           (capacity == 0 || a->mb.user.len < capacity)) {
         gv__waiter *w = GV__CONTAINER(a->mb.senders.next, gv__waiter, link);
         gv__list_remove(&w->link);
         gv__ready(w->task, 0);
@@ -425,11 +425,11 @@ gv_mailbox_inspect(gv_id id, gv_mailbox_info *info)
         info->overflow = GV_OVERFLOW_BLOCK;
         return 0;
     }
-    info->len = a->mb.len;
+    info->len = a->mb.user.len;
     info->high_water = a->mb.high_water;
     info->capacity = a->mb.capacity;
     info->overflow = a->mb.overflow;
-    info->system_len = a->mb.sys_len;
+    info->system_len = a->mb.sys.len;
     info->dropped = a->mb.dropped;
     return 0;
 }
@@ -710,9 +710,9 @@ gv_demonitor(int64_t ref)
     if (t != NULL && t->ext != NULL)
         unlist(&((actor *)t->ext)->watchers, S.current->id, ref);
     /* a DOWN already queued (the target died, or noproc) goes too */
-    size_t before = a->mb.sys_len;
+    size_t before = a->mb.sys.len;
     gv__mailbox_remove_sys(&a->mb, GV_MSG_DOWN, ref);
-    return found || a->mb.sys_len != before ? 0 : GV_ENOENT;
+    return found || a->mb.sys.len != before ? 0 : GV_ENOENT;
 }
 
 /* ------------------------------------------------------------ spawning */

@@ -127,10 +127,9 @@ wake_one_sender(gv__mailbox *mb)
 void
 gv__mailbox_fini(gv__mailbox *mb)
 {
-    free_chain(mb->sys_head);
-    free_chain(mb->head);
-    mb->sys_head = mb->sys_tail = mb->head = mb->tail = NULL;
-    mb->len = mb->sys_len = 0;
+    free_chain(mb->sys.head);
+    free_chain(mb->user.head);
+    mb->sys = mb->user = (gv__lane){NULL, NULL, 0};
     while (!gv__list_empty(&mb->senders))
         wake_one_sender(mb);
 }
@@ -146,11 +145,8 @@ gv__mailbox_put_full(gv__mailbox *mb, gv__env *e)
         gv__env_free(e);
         return 0;
     case GV_OVERFLOW_DROP_OLDEST: {
-        gv__env *old = mb->head;
-        mb->head = old->next;
-        if (mb->head == NULL)
-            mb->tail = NULL;
-        mb->len--;
+        gv__env *old = mb->user.head;
+        gv__lane_unlink(&mb->user, NULL, old);
         mb->removals++;
         mb->dropped++;
         gv__env_free(old);
@@ -165,13 +161,7 @@ gv__mailbox_put_full(gv__mailbox *mb, gv__env *e)
 void
 gv__mailbox_put_sys(gv__mailbox *mb, gv__env *e)
 {
-    e->next = NULL;
-    if (mb->sys_tail != NULL)
-        mb->sys_tail->next = e;
-    else
-        mb->sys_head = e;
-    mb->sys_tail = e;
-    mb->sys_len++;
+    gv__lane_push(&mb->sys, e);
     if (mb->receiving)
         gv__ready(mb->owner, 0);
 }
@@ -179,17 +169,11 @@ gv__mailbox_put_sys(gv__mailbox *mb, gv__env *e)
 void
 gv__mailbox_remove_sys(gv__mailbox *mb, int tag, int64_t ref)
 {
-    gv__env *prev = NULL, *e = mb->sys_head;
+    gv__env *prev = NULL, *e = mb->sys.head;
     while (e != NULL) {
         gv__env *n = e->next;
         if (e->tag == tag && e->ref == ref) {
-            if (prev != NULL)
-                prev->next = n;
-            else
-                mb->sys_head = n;
-            if (mb->sys_tail == e)
-                mb->sys_tail = prev;
-            mb->sys_len--;
+            gv__lane_unlink(&mb->sys, prev, e);
             gv__env_free(e);
         } else {
             prev = e;
@@ -201,11 +185,8 @@ gv__mailbox_remove_sys(gv__mailbox *mb, int tag, int64_t ref)
 void
 gv__mailbox_take_head(gv__mailbox *mb, gv_msg *m)
 {
-    gv__env *e = mb->head;
-    mb->head = e->next;
-    if (mb->head == NULL)
-        mb->tail = NULL;
-    mb->len--;
+    gv__env *e = mb->user.head;
+    gv__lane_unlink(&mb->user, NULL, e);
     gv__deliver(m, e);
     if (GV_UNLIKELY(!gv__list_empty(&mb->senders)))
         wake_one_sender(mb);
@@ -219,16 +200,13 @@ gv__mailbox_recv(gv__mailbox *mb, gv_msg *m,
     gv__env *scanned = NULL; /* last user message looked at, unmatched */
     uint64_t removals = mb->removals;
     for (;;) {
-        if (mb->sys_head != NULL) {
-            gv__env *e = mb->sys_head;
-            mb->sys_head = e->next;
-            if (mb->sys_head == NULL)
-                mb->sys_tail = NULL;
-            mb->sys_len--;
+        if (mb->sys.head != NULL) {
+            gv__env *e = mb->sys.head;
+            gv__lane_unlink(&mb->sys, NULL, e);
             gv__deliver(m, e);
             return 0;
         }
-        gv__env *prev = NULL, *e = mb->head;
+        gv__env *prev = NULL, *e = mb->user.head;
         if (scanned != NULL && removals == mb->removals) {
             prev = scanned;
             e = scanned->next;
@@ -236,13 +214,7 @@ gv__mailbox_recv(gv__mailbox *mb, gv_msg *m,
         for (; e != NULL; prev = e, e = e->next) {
             if (match != NULL && !match(e, arg))
                 continue;
-            if (prev != NULL)
-                prev->next = e->next;
-            else
-                mb->head = e->next;
-            if (mb->tail == e)
-                mb->tail = prev;
-            mb->len--;
+            gv__lane_unlink(&mb->user, prev, e);
             gv__deliver(m, e);
             wake_one_sender(mb);
             return 0;

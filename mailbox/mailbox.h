@@ -25,10 +25,42 @@ typedef struct gv__env {
     unsigned char buf[GV_MSG_INLINE];
 } gv__env;
 
-typedef struct gv__mailbox {
-    gv__env *sys_head, *sys_tail;
+/* A lane: a FIFO of envelopes. */
+typedef struct gv__lane {
     gv__env *head, *tail;
-    size_t sys_len, len, high_water, capacity;
+    size_t len;
+} gv__lane;
+
+static inline void
+gv__lane_push(gv__lane *l, gv__env *e)
+{
+    e->next = NULL;
+    if (l->tail != NULL)
+        l->tail->next = e;
+    else
+        l->head = e;
+    l->tail = e;
+    l->len++;
+}
+
+/* gv__lane_unlink takes e out of l; prev is the envelope before it (NULL
+ * for the head). */
+static inline void
+gv__lane_unlink(gv__lane *l, gv__env *prev, gv__env *e)
+{
+    if (prev != NULL)
+        prev->next = e->next;
+    else
+        l->head = e->next;
+    if (l->tail == e)
+        l->tail = prev;
+    l->len--;
+}
+
+typedef struct gv__mailbox {
+    gv__lane sys;  /* exit and down signals: never bounded */
+    gv__lane user; /* everything sent */
+    size_t high_water, capacity;
     uint64_t dropped;
     uint64_t removals; /* bumped when anyone but the receiver takes one */
     int overflow;
@@ -125,14 +157,9 @@ void gv__mailbox_fini(gv__mailbox *mb);
 static inline void
 gv__mailbox_append(gv__mailbox *mb, gv__env *e)
 {
-    e->next = NULL;
-    if (mb->tail != NULL)
-        mb->tail->next = e;
-    else
-        mb->head = e;
-    mb->tail = e;
-    if (++mb->len > mb->high_water)
-        mb->high_water = mb->len;
+    gv__lane_push(&mb->user, e);
+    if (mb->user.len > mb->high_water)
+        mb->high_water = mb->user.len;
     if (mb->receiving)
         gv__ready_next(mb->owner, 0);
 }
@@ -146,7 +173,7 @@ int gv__mailbox_put_full(gv__mailbox *mb, gv__env *e);
 static inline int
 gv__mailbox_put(gv__mailbox *mb, gv__env *e)
 {
-    if (GV_LIKELY(mb->capacity == 0 || mb->len < mb->capacity)) {
+    if (GV_LIKELY(mb->capacity == 0 || mb->user.len < mb->capacity)) {
         gv__mailbox_append(mb, e);
         return 0;
     }
