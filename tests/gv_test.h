@@ -362,6 +362,21 @@ enum {
     GVT_RUN_SETUP = 5,       /* gv_set_allocator refused */
 };
 
+/* gvt_oom_install installs the counting allocator failing the Nth
+ * allocation (every one from the Nth on with all_after). Returns 0 or
+ * GVT_RUN_SETUP for the child to exit with. */
+static inline int
+gvt_oom_install(long n, int all_after)
+{
+    gvt_alloc_reset(n, all_after);
+    int r = gv_set_allocator(&gvt_allocator);
+    if (r != 0) {
+        fprintf(stderr, "gv_set_allocator: %s\n", gv_err_name(r));
+        return GVT_RUN_SETUP;
+    }
+    return 0;
+}
+
 /* gvt_oom_verdict judges a run after gv_shutdown: bad is what the program
  * said of its own results (bad_what its words). */
 static inline int

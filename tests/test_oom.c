@@ -221,12 +221,8 @@ static int
 child_run(void *arg)
 {
     long n = (long)(intptr_t)arg;
-    gvt_alloc_reset(n, 0);
-    int r = gv_set_allocator(&gvt_allocator);
-    if (r != 0) {
-        fprintf(stderr, "gv_set_allocator: %s\n", gv_err_name(r));
+    if (gvt_oom_install(n, 0) != 0)
         return GVT_RUN_SETUP;
-    }
     int b = small_program();
     gv_shutdown();
     return gvt_oom_verdict(n, b, bad_what);

@@ -1326,12 +1326,8 @@ static int
 oom_child(void *arg)
 {
     long n = (long)(intptr_t)arg;
-    gvt_alloc_reset(n, oom_all_after);
-    int r = gv_set_allocator(&gvt_allocator);
-    if (r != 0) {
-        fprintf(stderr, "gv_set_allocator: %s\n", gv_err_name(r));
+    if (gvt_oom_install(n, oom_all_after) != 0)
         return GVT_RUN_SETUP;
-    }
     int b = oom_program();
     gv_shutdown();
     return gvt_oom_verdict(n, b, bad_what);
